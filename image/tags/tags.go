@@ -1,25 +1,26 @@
 // Package tags computes the image tags for a build of Synapse from the Debian
 // package version inside the image and the git revision of this repository.
-//
 // The rules (also in the README, section "publish"):
 //
-//		Debian package          revision   tags
-//		1.160.0-1               0123abc…   v1.160.0  v1.160  latest  sha-0123abc
-//		1.160.0-1 (NoLatest)    0123abc…   v1.160.0  v1.160          sha-0123abc
-//		1.161.0~rc1-1           0123abc…   v1.161.0rc1               sha-0123abc
-//		1.160.0-1               (none)     v1.160.0  v1.160  latest
+//	Debian package        revision  tags
+//	1.160.0-1             0123abc…  v1.160.0  v1.160  latest  sha-0123abc
+//	1.160.0-1 (NoLatest)  0123abc…  v1.160.0  v1.160          sha-0123abc
+//	1.161.0~rc1-1         0123abc…  v1.161.0rc1               sha-0123abc
+//	1.160.0-1             (none)    v1.160.0  v1.160  latest
 //
-//	  - A pre-release (Debian "~rc1", upstream "rc1") is tagged with its upstream
-//	    spelling only (v1.161.0rc1, as Synapse's own git tags): it never moves
-//	    latest or vX.Y, so nobody tracking those gets a release candidate.
-//	  - The Debian revision ("-1") is not part of the default tags: a new Debian
-//	    revision of the same upstream version is the same Synapse, so it moves
-//	    vX.Y.Z. It is kept in the image label dev.synapse-image.package-version,
-//	    and Options.PackageTag adds an exact tag for it (v1.160.0-1).
-//	  - A rebuild of the same version is told apart by sha-<7 hex digits of the
-//	    repository revision>, the one tag that names one recipe. There is no date
-//	    or build-number tag: builds are reproducible (same inputs, same digest),
-//	    and a date would give the same image different names.
+// Why:
+//
+//   - A pre-release (Debian "~rc1", upstream "rc1") is tagged with its upstream
+//     spelling only (v1.161.0rc1, as Synapse's own git tags): it never moves
+//     latest or vX.Y, so nobody tracking those gets a release candidate.
+//   - The Debian revision ("-1") is not part of the default tags: a new Debian
+//     revision of the same upstream version is the same Synapse, so it moves
+//     vX.Y.Z. It is kept in the image label dev.synapse-image.package-version,
+//     and Options.PackageTag adds an exact tag for it (v1.160.0-1).
+//   - A rebuild of the same version is told apart by sha-<7 hex digits of the
+//     repository revision>, the one tag that names one recipe. There is no date
+//     or build-number tag: builds are reproducible (same inputs, same digest),
+//     and a date would give the same image different names.
 package tags
 
 import (
