@@ -86,6 +86,30 @@ func ParseDebian(v string) (Version, error) {
 	return out, nil
 }
 
+// pep440RE matches Synapse's own spelling of a version: X.Y.Z with an optional
+// pre-release suffix ("1.161.0rc1"), as in the org.opencontainers.image.version label.
+var pep440RE = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)((?:a|b|rc)[0-9]+)?$`)
+
+// ParseUpstream parses a version as Synapse spells it ("1.160.0", "1.161.0rc1"),
+// for images that carry no Debian package version. Package is set to v.
+func ParseUpstream(v string) (Version, error) {
+	m := pep440RE.FindStringSubmatch(v)
+	if m == nil {
+		return Version{}, fmt.Errorf("version %q: expected a Synapse version like 1.160.0 or 1.161.0rc1", v)
+	}
+	var out Version
+	for i, p := range []*int{&out.Major, &out.Minor, &out.Patch} {
+		n, err := strconv.Atoi(m[i+1])
+		if err != nil {
+			return Version{}, fmt.Errorf("version %q: number out of range", v)
+		}
+		*p = n
+	}
+	out.Pre = m[4]
+	out.Package = v
+	return out, nil
+}
+
 // String is the upstream version as Synapse spells it: "1.160.0", "1.161.0rc1".
 func (v Version) String() string {
 	return fmt.Sprintf("%d.%d.%d%s", v.Major, v.Minor, v.Patch, v.Pre)

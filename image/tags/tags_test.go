@@ -56,6 +56,36 @@ func TestParseDebianRejects(t *testing.T) {
 	}
 }
 
+func TestParseUpstream(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Version
+		ok   bool
+	}{
+		{"1.160.0", Version{1, 160, 0, "", "1.160.0"}, true},
+		{"1.161.0rc1", Version{1, 161, 0, "rc1", "1.161.0rc1"}, true},
+		{"2.0.0b3", Version{2, 0, 0, "b3", "2.0.0b3"}, true},
+		{"1.160.0-1", Version{}, false},
+		{"1.161.0~rc1", Version{}, false},
+		{"1.160", Version{}, false},
+		{"1.160.0rc", Version{}, false},
+		{"", Version{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseUpstream(tt.in)
+			if !tt.ok {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "expected a Synapse version")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.in, got.String())
+		})
+	}
+}
+
 const rev = "0123abcdef0123abcdef0123abcdef0123abcdef"
 
 func TestFor(t *testing.T) {
