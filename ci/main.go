@@ -1,0 +1,38 @@
+// The Dagger module of synapse-image: build, test, publish and run the
+// Synapse container image on any Dagger engine.
+//
+// The module orchestrates; it does not know how the image is made. build runs
+// the project's own builder (go run . build) in a container and imports the
+// image it writes, so a Dagger build and a local build run the same code from
+// the same recipe.
+package main
+
+import (
+	"dagger/synapse/internal/dagger"
+)
+
+// Synapse builds, tests and publishes the Synapse container image.
+type Synapse struct {
+	// +private
+	Source *dagger.Directory
+	// +private
+	Wheels *dagger.Directory
+	// +private
+	Platform dagger.Platform
+}
+
+func New(
+	// The project's source tree: the builder, the recipes and the tests.
+	// It includes .git, from which the builder takes the revision (labels, sha- tag).
+	// +defaultPath="/"
+	// +ignore=[".build", "out", "ci", "synapse-image", "*.test", "*.prof"]
+	source *dagger.Directory,
+	// Python wheels to install into the image (default: the source's wheels/ folder).
+	// +optional
+	wheels *dagger.Directory,
+	// Platform of the image, linux/amd64 or linux/arm64 (default: the engine's platform).
+	// +optional
+	platform dagger.Platform,
+) *Synapse {
+	return &Synapse{Source: source, Wheels: wheels, Platform: platform}
+}

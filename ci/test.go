@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+
+	"dagger/synapse/internal/dagger"
+)
+
+// The end-to-end test's fixed settings. The secrets are test-only values.
+const (
+	postgresImage = "postgres:17-alpine"
+	testServer    = "synapse.test"
+	testDatabase  = "synapse"
+	testDBUser    = "synapse"
+)
+
+// Test runs the end-to-end suite against the built image, backed by PostgreSQL.
+//
+// PostgreSQL and Synapse run as services (host names db and synapse); the
+// suite's TestRemoteHomeserver drives Synapse over HTTP with a Matrix client:
+// registration with the shared secret, login, rooms, messages, sync, media.
+// Returns the output of go test.
+func (m *Synapse) Test(ctx context.Context) (string, error) {
+	image, err := m.Build(ctx)
+	if err != nil {
+		return "", err
+	}
+	dbPassword := dag.SetSecret("synapse-test-postgres-password", "synapse-test-postgres")
+	sharedSecret := dag.SetSecret("synapse-test-registration-shared-secret", "synapse-test-registration")
+
+	homeserver := image.
+		WithServiceBinding("db", postgres(dbPassword)).
+		With(func(c *dagger.Container) *dagger.Container { return withServerSettings(c, testServer, "no") }).
+		WithEnvVariable("SYNAPSE_NO_TLS", "1").
+		WithSecretVariable("SYNAPSE_REGISTRATION_SHARED_SECRET", sharedSecret).
+		WithEnvVariable("POSTGRES_HOST", "db").
+		WithEnvVariable("POSTGRES_DB", testDatabase).
+		WithEnvVariable("POSTGRES_USER", testDBUser).
+		WithSecretVariable("POSTGRES_PASSWORD", dbPassword).
+		WithExposedPort(8008).
+		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
+
+	return m.goContainer().
+		WithServiceBinding("synapse", homeserver).
+		WithEnvVariable("E2E_HOMESERVER_URL", "http://synapse:8008").
+		WithEnvVariable("E2E_SERVER_NAME", testServer).
+		WithSecretVariable("E2E_REGISTRATION_SHARED_SECRET", sharedSecret).
+		WithExec([]string{"go", "test", "-count=1", "-v", "-run", "TestRemoteHomeserver", "./tests/"}).
+		Stdout(ctx)
+}
+
+// postgres is a PostgreSQL service set up the way Synapse requires: UTF8
+// with C collation and ctype.
+func postgres(password *dagger.Secret) *dagger.Service {
+	return dag.Container().
+		From(postgresImage).
+		WithEnvVariable("POSTGRES_USER", testDBUser).
+		WithSecretVariable("POSTGRES_PASSWORD", password).
+		WithEnvVariable("POSTGRES_DB", testDatabase).
+		WithEnvVariable("POSTGRES_INITDB_ARGS", "--encoding=UTF8 --lc-collate=C --lc-ctype=C").
+		WithExposedPort(5432).
+		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
+}
