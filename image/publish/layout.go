@@ -1,0 +1,123 @@
+package publish
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/synapse-image/synapse-image/image/tags"
+)
+
+// DefaultLayout is where `go run . build` writes the OCI layout of image/synapse.yaml.
+const DefaultLayout = ".build/synapse/oci"
+
+// Image config labels that name what is inside the image.
+const (
+	LabelVersion        = "org.opencontainers.image.version"
+	LabelRevision       = "org.opencontainers.image.revision"
+	LabelTitle          = "org.opencontainers.image.title"
+	LabelPackageVersion = "dev.synapse-image.package-version"
+)
+
+// ReadLayout opens the image in the OCI layout dir, which must hold an index
+// with exactly one image (what the builder writes). It checks that every blob
+// the image needs is there, so a half-written layout fails here and not
+// halfway through a push.
+func ReadLayout(dir string) (v1.Image, error) {
+	if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no OCI layout in %s: run `go run . build` first", dir)
+		}
+		return nil, fmt.Errorf("OCI layout %s: %w", dir, err)
+	}
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		return nil, fmt.Errorf("OCI layout %s: %w", dir, err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("OCI layout %s: %w", dir, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("OCI layout %s: index.json: %w", dir, err)
+	}
+	if len(im.Manifests) != 1 {
+		return nil, fmt.Errorf("OCI layout %s holds %d manifests, expected exactly one image: run `go run . build` again", dir, len(im.Manifests))
+	}
+	desc := im.Manifests[0]
+	if !desc.MediaType.IsImage() {
+		return nil, fmt.Errorf("OCI layout %s: the manifest is a %s, expected an image", dir, desc.MediaType)
+	}
+	img, err := idx.Image(desc.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("OCI layout %s: image %s: %w", dir, desc.Digest, err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("OCI layout %s: image %s: %w", dir, desc.Digest, err)
+	}
+	blobs := append([]v1.Descriptor{m.Config}, m.Layers...)
+	for _, b := range blobs {
+		path := filepath.Join(dir, "blobs", b.Digest.Algorithm, b.Digest.Hex)
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("OCI layout %s is incomplete: blob %s is missing: run `go run . build` again", dir, b.Digest)
+		}
+		if st.Size() != b.Size {
+			return nil, fmt.Errorf("OCI layout %s is damaged: blob %s has %d bytes, the manifest says %d: run `go run . build` again", dir, b.Digest, st.Size(), b.Size)
+		}
+	}
+	return img, nil
+}
+
+// Info is what publishing needs to know about an image, from its config labels.
+type Info struct {
+	Digest v1.Hash
+	// Version is the Synapse version inside, from the Debian package version
+	// label or, without it, the OCI version label.
+	Version tags.Version
+	// Revision is the git revision of the recipe (may be empty).
+	Revision string
+	// Title is the image title label (may be empty).
+	Title string
+}
+
+// Inspect reads the labels of img.
+func Inspect(img v1.Image) (Info, error) {
+	var info Info
+	d, err := img.Digest()
+	if err != nil {
+		return info, fmt.Errorf("image digest: %w", err)
+	}
+	info.Digest = d
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return info, fmt.Errorf("image %s: config: %w", d, err)
+	}
+	labels := cf.Config.Labels
+	info.Revision = labels[LabelRevision]
+	info.Title = labels[LabelTitle]
+	switch {
+	case labels[LabelPackageVersion] != "":
+		info.Version, err = tags.ParseDebian(labels[LabelPackageVersion])
+	case labels[LabelVersion] != "":
+		info.Version, err = tags.ParseUpstream(labels[LabelVersion])
+	default:
+		err = fmt.Errorf("image %s has neither label %s nor %s: give the tags with --tag", d, LabelPackageVersion, LabelVersion)
+	}
+	if err != nil {
+		return info, fmt.Errorf("image %s: %w", d, err)
+	}
+	return info, nil
+}
+
+// Tags are the image's tags by the rules of package tags.
+func (i Info) Tags(opt tags.Options) []string {
+	return tags.For(i.Version, i.Revision, opt)
+}

@@ -1,0 +1,305 @@
+// Package publish pushes a built image to an OCI registry under its tags.
+//
+// Publish checks every tag before it writes anything, so a refused overwrite
+// (Options.NoOverwrite), bad credentials or an unreachable registry leave the
+// registry as it was. Tags that already point at the image are left alone,
+// and blobs the registry already has are not uploaded again, so publishing
+// the same build twice writes nothing.
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/synapse-image/synapse-image/image/tags"
+)
+
+// Options says where and how to publish.
+type Options struct {
+	// Registry is HOST[:PORT], without a scheme.
+	Registry string
+	// Repository is the repository in the registry, e.g. "synapse" or "org/synapse".
+	Repository string
+	// Tags to point at the image; at least one.
+	Tags []string
+	// NoOverwrite refuses to move a tag that points at another image; all tags
+	// are checked before any is written.
+	NoOverwrite bool
+	// DryRun reads the registry (tag states, conflicts, credentials) but writes nothing.
+	DryRun bool
+	// Insecure allows plain HTTP to a registry that is not on loopback.
+	// Loopback registries (127.0.0.0/8, ::1, localhost) may always use plain HTTP.
+	Insecure bool
+	// Auth is used when set; otherwise Keychain.
+	Auth authn.Authenticator
+	// Keychain finds credentials when Auth is nil; nil means the Docker config
+	// (authn.DefaultKeychain: ~/.docker/config.json, $DOCKER_CONFIG, credential helpers).
+	Keychain authn.Keychain
+	// Transport is the HTTP transport; nil means remote.DefaultTransport.
+	Transport http.RoundTripper
+	// Log receives progress lines (steps and their durations); nil discards them.
+	Log func(format string, args ...any)
+}
+
+// Action is what happened to one tag.
+type Action string
+
+const (
+	Pushed    Action = "pushed"    // the tag is new
+	Moved     Action = "moved"     // the tag pointed at another image before
+	Unchanged Action = "unchanged" // the tag already pointed at this image: nothing written
+	WouldPush Action = "would push"
+	WouldMove Action = "would move"
+)
+
+// Result is the outcome for one tag.
+type Result struct {
+	Ref    name.Tag
+	Digest v1.Hash
+	Action Action
+	// Previous is the digest the tag pointed at before (Moved, WouldMove).
+	Previous v1.Hash
+}
+
+// String is the line the CLI prints: "HOST/REPO:TAG → sha256:… (pushed)".
+func (r Result) String() string {
+	s := fmt.Sprintf("%s → %s (%s", r.Ref.Name(), r.Digest, r.Action)
+	if r.Previous != (v1.Hash{}) {
+		s += " from " + r.Previous.String()
+	}
+	return s + ")"
+}
+
+// Conflict is a tag that already points at another image.
+type Conflict struct {
+	Tag     string
+	Current v1.Hash
+}
+
+// ConflictError is returned with Options.NoOverwrite when tags point at other
+// images; nothing has been written.
+type ConflictError struct {
+	Repository string
+	Image      v1.Hash
+	Conflicts  []Conflict
+}
+
+func (e *ConflictError) Error() string {
+	parts := make([]string, len(e.Conflicts))
+	for i, c := range e.Conflicts {
+		parts[i] = fmt.Sprintf("%s → %s", c.Tag, c.Current)
+	}
+	return fmt.Sprintf("--no-overwrite: in %s, %s already point at another image than %s; nothing was pushed",
+		e.Repository, strings.Join(parts, ", "), e.Image)
+}
+
+// Publish points every tag in opt.Tags at img in opt.Registry/opt.Repository,
+// uploading what the registry does not have yet, and returns one Result per
+// tag in the order given.
+func Publish(ctx context.Context, img v1.Image, opt Options) ([]Result, error) {
+	logf := opt.Log
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	repo, err := repository(opt)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := tagRefs(repo, opt.Tags)
+	if err != nil {
+		return nil, err
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("image digest: %w", err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("image %s: manifest: %w", digest, err)
+	}
+
+	base := opt.Transport
+	if base == nil {
+		base = remote.DefaultTransport
+	}
+	counter := &countingTransport{next: &plainHTTPGuard{next: base, allow: opt.Insecure}}
+	ropts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithTransport(counter),
+		remote.WithUserAgent("synapse-image"),
+	}
+	if opt.Auth != nil {
+		ropts = append(ropts, remote.WithAuth(opt.Auth))
+	} else {
+		kc := opt.Keychain
+		if kc == nil {
+			kc = authn.DefaultKeychain
+		}
+		ropts = append(ropts, remote.WithAuthFromKeychain(kc))
+	}
+
+	// Check every tag first: this is where credentials, reachability and
+	// --no-overwrite are proven before anything is written.
+	start := time.Now()
+	puller, err := remote.NewPuller(ropts...)
+	if err != nil {
+		return nil, explain(repo, err)
+	}
+	results := make([]Result, len(refs))
+	var conflicts []Conflict
+	for i, ref := range refs {
+		results[i] = Result{Ref: ref, Digest: digest}
+		desc, err := puller.Head(ctx, ref)
+		switch {
+		case isNotFound(err):
+			results[i].Action = Pushed
+		case err != nil:
+			return nil, explain(repo, err)
+		case desc.Digest == digest:
+			results[i].Action = Unchanged
+		default:
+			results[i].Action = Moved
+			results[i].Previous = desc.Digest
+			conflicts = append(conflicts, Conflict{Tag: ref.TagStr(), Current: desc.Digest})
+		}
+	}
+	logf("checked %d tags in %s (%s)", len(refs), repo.Name(), since(start))
+	if opt.NoOverwrite && len(conflicts) > 0 {
+		return nil, &ConflictError{Repository: repo.Name(), Image: digest, Conflicts: conflicts}
+	}
+
+	var todo []int
+	for i, r := range results {
+		if r.Action != Unchanged {
+			todo = append(todo, i)
+		}
+	}
+	if opt.DryRun {
+		for _, i := range todo {
+			if results[i].Action == Pushed {
+				results[i].Action = WouldPush
+			} else {
+				results[i].Action = WouldMove
+			}
+		}
+		logf("dry run: %d of %d tags would change, nothing written", len(todo), len(refs))
+		return results, nil
+	}
+	if len(todo) == 0 {
+		logf("every tag already points at %s: nothing to push", digest)
+		return results, nil
+	}
+
+	start = time.Now()
+	pusher, err := remote.NewPusher(ropts...)
+	if err != nil {
+		return nil, explain(repo, err)
+	}
+	for n, i := range todo {
+		// The first push uploads the missing blobs; later ones only put the
+		// manifest under another tag (the pusher remembers what it wrote).
+		if err := pusher.Push(ctx, refs[i], img); err != nil {
+			if n > 0 {
+				return nil, fmt.Errorf("%w (tags already written: %s)", explain(repo, err), written(results, todo[:n]))
+			}
+			return nil, explain(repo, err)
+		}
+	}
+	sizes := map[v1.Hash]int64{m.Config.Digest: m.Config.Size}
+	for _, l := range m.Layers {
+		sizes[l.Digest] = l.Size
+	}
+	up, upBytes := counter.uploaded(sizes)
+	logf("pushed %s: %d of %d blobs uploaded (%s), %d tags written (%s)",
+		digest, up, len(sizes), humanBytes(upBytes), len(todo), since(start))
+	return results, nil
+}
+
+// repository validates the registry and repository names. A loopback
+// registry is marked insecure so go-containerregistry may fall back to plain
+// HTTP; plainHTTPGuard keeps every other host on HTTPS unless opt.Insecure.
+func repository(opt Options) (name.Repository, error) {
+	reg := opt.Registry
+	switch {
+	case reg == "":
+		return name.Repository{}, errors.New("registry: empty, expected HOST[:PORT]")
+	case strings.Contains(reg, "://"):
+		return name.Repository{}, fmt.Errorf("registry %q: expected HOST[:PORT] without a scheme (plain HTTP is chosen with --insecure)", reg)
+	case strings.Contains(reg, "/"):
+		return name.Repository{}, fmt.Errorf("registry %q: expected HOST[:PORT]; give the path with --repository", reg)
+	}
+	if opt.Repository == "" {
+		return name.Repository{}, errors.New("repository: empty, expected a name like synapse or org/synapse")
+	}
+	var nopts []name.Option
+	if opt.Insecure || isLoopback(reg) {
+		nopts = append(nopts, name.Insecure)
+	}
+	r, err := name.NewRegistry(reg, append(nopts, name.StrictValidation)...)
+	if err != nil {
+		return name.Repository{}, fmt.Errorf("registry %q: expected HOST[:PORT]: %w", reg, err)
+	}
+	repo, err := name.NewRepository(r.Name()+"/"+opt.Repository, append(nopts, name.StrictValidation)...)
+	if err != nil {
+		return name.Repository{}, fmt.Errorf("repository %q: expected lower-case path components like synapse or org/synapse", opt.Repository)
+	}
+	return repo, nil
+}
+
+func tagRefs(repo name.Repository, list []string) ([]name.Tag, error) {
+	if len(list) == 0 {
+		return nil, errors.New("no tags to publish")
+	}
+	var refs []name.Tag
+	seen := map[string]bool{}
+	for _, t := range list {
+		if !tags.Valid(t) {
+			return nil, fmt.Errorf("tag %q: expected letters, digits, '_', '.' and '-' (at most 128, not starting with '.' or '-')", t)
+		}
+		if seen[t] {
+			continue
+		}
+		seen[t] = true
+		refs = append(refs, repo.Tag(t))
+	}
+	return refs, nil
+}
+
+func isNotFound(err error) bool {
+	var terr *transport.Error
+	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound
+}
+
+func written(results []Result, idx []int) string {
+	var s []string
+	for _, i := range idx {
+		s = append(s, results[i].Ref.TagStr())
+	}
+	return strings.Join(s, ", ")
+}
+
+func since(t time.Time) string {
+	return time.Since(t).Round(time.Millisecond).String()
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d B", n)
+}

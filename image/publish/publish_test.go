@@ -1,0 +1,438 @@
+package publish
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// testRegistry is go-containerregistry's in-process registry behind a
+// handler that records every request, so tests can tell what a push wrote.
+type testRegistry struct {
+	host string // 127.0.0.1:PORT
+
+	mu       sync.Mutex
+	requests []string // "METHOD PATH"
+}
+
+func newTestRegistry(t *testing.T, wrap ...func(http.Handler) http.Handler) *testRegistry {
+	t.Helper()
+	r := &testRegistry{}
+	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	for _, w := range wrap {
+		h = w(h)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.requests = append(r.requests, req.Method+" "+req.URL.Path)
+		r.mu.Unlock()
+		h.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	r.host = strings.TrimPrefix(srv.URL, "http://")
+	return r
+}
+
+// writes returns the requests that change the registry, and forgets all.
+func (r *testRegistry) writes() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var w []string
+	for _, req := range r.requests {
+		if !strings.HasPrefix(req, "GET ") && !strings.HasPrefix(req, "HEAD ") {
+			w = append(w, req)
+		}
+	}
+	r.requests = nil
+	return w
+}
+
+// blobUploads counts the blob uploads started among writes.
+func blobUploads(writes []string) int {
+	n := 0
+	for _, w := range writes {
+		if strings.HasPrefix(w, "POST ") && strings.HasSuffix(w, "/blobs/uploads/") {
+			n++
+		}
+	}
+	return n
+}
+
+func manifestPuts(writes []string) int {
+	n := 0
+	for _, w := range writes {
+		if strings.HasPrefix(w, "PUT ") && strings.Contains(w, "/manifests/") {
+			n++
+		}
+	}
+	return n
+}
+
+// digestOf is the digest a tag points at in the registry, or "" when it does not exist.
+func (r *testRegistry) digestOf(t *testing.T, repo, tag string) string {
+	t.Helper()
+	ref, err := name.NewTag(r.host + "/" + repo + ":" + tag)
+	require.NoError(t, err)
+	desc, err := remote.Head(ref)
+	if isNotFound(err) {
+		return ""
+	}
+	require.NoError(t, err)
+	return desc.Digest.String()
+}
+
+func testImage(t *testing.T, labels map[string]string) v1.Image {
+	t.Helper()
+	img, err := random.Image(256, 2)
+	require.NoError(t, err)
+	img, err = mutate.Config(img, v1.Config{Labels: labels})
+	require.NoError(t, err)
+	return img
+}
+
+func digest(t *testing.T, img v1.Image) v1.Hash {
+	t.Helper()
+	d, err := img.Digest()
+	require.NoError(t, err)
+	return d
+}
+
+// anonymous is a keychain with no credentials, so tests never read the
+// Docker config of the machine.
+var anonymous = authn.NewMultiKeychain()
+
+func opts(reg *testRegistry, tags ...string) Options {
+	return Options{Registry: reg.host, Repository: "publish-test/synapse", Tags: tags, Keychain: anonymous}
+}
+
+func TestPublishPushesEveryTag(t *testing.T) {
+	reg := newTestRegistry(t)
+	img := testImage(t, nil)
+	var logged []string
+	o := opts(reg, "v1.160.0", "v1.160", "latest", "sha-0123abc", "latest")
+	o.Log = func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }
+
+	res, err := Publish(context.Background(), img, o)
+	require.NoError(t, err)
+
+	want := digest(t, img)
+	require.Len(t, res, 4, "a repeated tag is pushed once")
+	for i, tag := range []string{"v1.160.0", "v1.160", "latest", "sha-0123abc"} {
+		assert.Equal(t, tag, res[i].Ref.TagStr())
+		assert.Equal(t, Pushed, res[i].Action)
+		assert.Equal(t, want, res[i].Digest)
+		assert.Equal(t, want.String(), reg.digestOf(t, "publish-test/synapse", tag))
+		assert.Equal(t, fmt.Sprintf("%s/publish-test/synapse:%s → %s (pushed)", reg.host, tag, want), res[i].String())
+	}
+	w := reg.writes()
+	assert.Equal(t, 3, blobUploads(w), "two layers and the config, each once: %v", w)
+	assert.Equal(t, 4, manifestPuts(w), "one manifest per tag: %v", w)
+	assert.Contains(t, strings.Join(logged, "\n"), "3 of 3 blobs uploaded")
+}
+
+func TestPublishSameImageAgainWritesNothing(t *testing.T) {
+	reg := newTestRegistry(t)
+	img := testImage(t, nil)
+	o := opts(reg, "v1.160.0", "latest")
+	_, err := Publish(context.Background(), img, o)
+	require.NoError(t, err)
+	reg.writes()
+
+	res, err := Publish(context.Background(), img, o)
+	require.NoError(t, err)
+	for _, r := range res {
+		assert.Equal(t, Unchanged, r.Action, r.Ref.String())
+	}
+	assert.Empty(t, reg.writes(), "publishing the same image again must write nothing")
+
+	// A new tag for an image the registry has: only its manifest is written.
+	o.Tags = []string{"v1.160.0", "sha-0123abc"}
+	res, err = Publish(context.Background(), img, o)
+	require.NoError(t, err)
+	assert.Equal(t, []Action{Unchanged, Pushed}, []Action{res[0].Action, res[1].Action})
+	w := reg.writes()
+	assert.Equal(t, 0, blobUploads(w), "no blob is uploaded again: %v", w)
+	assert.Equal(t, []string{"PUT /v2/publish-test/synapse/manifests/sha-0123abc"}, w)
+}
+
+func TestPublishMovesTags(t *testing.T) {
+	reg := newTestRegistry(t)
+	old, img := testImage(t, nil), testImage(t, nil)
+	_, err := Publish(context.Background(), old, opts(reg, "latest", "v1.160"))
+	require.NoError(t, err)
+
+	res, err := Publish(context.Background(), img, opts(reg, "v1.160.1", "v1.160", "latest"))
+	require.NoError(t, err)
+	assert.Equal(t, Pushed, res[0].Action)
+	for _, r := range res[1:] {
+		assert.Equal(t, Moved, r.Action)
+		assert.Equal(t, digest(t, old), r.Previous)
+		assert.Contains(t, r.String(), "(moved from "+digest(t, old).String()+")")
+		assert.Equal(t, digest(t, img).String(), reg.digestOf(t, "publish-test/synapse", r.Ref.TagStr()))
+	}
+}
+
+func TestPublishNoOverwrite(t *testing.T) {
+	reg := newTestRegistry(t)
+	old, img := testImage(t, nil), testImage(t, nil)
+	_, err := Publish(context.Background(), old, opts(reg, "latest", "v1.160"))
+	require.NoError(t, err)
+	_, err = Publish(context.Background(), img, opts(reg, "sha-0123abc"))
+	require.NoError(t, err)
+	reg.writes()
+
+	o := opts(reg, "v1.160.1", "sha-0123abc", "v1.160", "latest")
+	o.NoOverwrite = true
+	res, err := Publish(context.Background(), img, o)
+	require.Error(t, err)
+	assert.Nil(t, res)
+	var conflict *ConflictError
+	require.ErrorAs(t, err, &conflict)
+	assert.Equal(t, []Conflict{{"v1.160", digest(t, old)}, {"latest", digest(t, old)}}, conflict.Conflicts)
+	assert.NotContains(t, err.Error(), "\n")
+	assert.Contains(t, err.Error(), "v1.160 → "+digest(t, old).String())
+	assert.Contains(t, err.Error(), "nothing was pushed")
+
+	assert.Empty(t, reg.writes(), "a conflict must leave the registry unchanged")
+	assert.Empty(t, reg.digestOf(t, "publish-test/synapse", "v1.160.1"), "the new tag must not be pushed either")
+	assert.Equal(t, digest(t, old).String(), reg.digestOf(t, "publish-test/synapse", "latest"))
+
+	// Tags that already point at the image are no conflict.
+	o.Tags = []string{"v1.160.1", "sha-0123abc"}
+	res, err = Publish(context.Background(), img, o)
+	require.NoError(t, err)
+	assert.Equal(t, []Action{Pushed, Unchanged}, []Action{res[0].Action, res[1].Action})
+}
+
+func TestPublishDryRunWritesNothing(t *testing.T) {
+	reg := newTestRegistry(t)
+	old, img := testImage(t, nil), testImage(t, nil)
+	_, err := Publish(context.Background(), old, opts(reg, "latest"))
+	require.NoError(t, err)
+	_, err = Publish(context.Background(), img, opts(reg, "sha-0123abc"))
+	require.NoError(t, err)
+	reg.writes()
+
+	o := opts(reg, "v1.160.1", "latest", "sha-0123abc")
+	o.DryRun = true
+	res, err := Publish(context.Background(), img, o)
+	require.NoError(t, err)
+	assert.Equal(t, []Action{WouldPush, WouldMove, Unchanged}, []Action{res[0].Action, res[1].Action, res[2].Action})
+	assert.Equal(t, digest(t, old), res[1].Previous)
+	assert.Empty(t, reg.writes())
+	assert.Empty(t, reg.digestOf(t, "publish-test/synapse", "v1.160.1"))
+
+	// A dry run still reports the conflicts a real --no-overwrite push would hit.
+	o.NoOverwrite = true
+	_, err = Publish(context.Background(), img, o)
+	var conflict *ConflictError
+	require.ErrorAs(t, err, &conflict)
+	assert.Empty(t, reg.writes())
+}
+
+// basicAuth lets only user:secret through, as a registry with htpasswd does.
+func basicAuth(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "user" || p != "secret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func TestPublishCredentials(t *testing.T) {
+	reg := newTestRegistry(t, basicAuth)
+	img := testImage(t, nil)
+	tests := []struct {
+		name string
+		set  func(*Options)
+		ok   bool
+	}{
+		{"anonymous", func(o *Options) {}, false},
+		{"wrong password", func(o *Options) { o.Auth = &authn.Basic{Username: "user", Password: "wrong"} }, false},
+		{"right password", func(o *Options) { o.Auth = &authn.Basic{Username: "user", Password: "secret"} }, true},
+		{"docker config", func(o *Options) {
+			dir := t.TempDir()
+			auth := base64.StdEncoding.EncodeToString([]byte("user:secret"))
+			cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, reg.host, auth)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600))
+			t.Setenv("DOCKER_CONFIG", dir)
+			o.Keychain = nil // authn.DefaultKeychain
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := opts(reg, "latest")
+			tt.set(&o)
+			_, err := Publish(context.Background(), img, o)
+			if tt.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "registry "+reg.host+" refused the credentials for publish-test/synapse (401 Unauthorized)")
+			assert.NotContains(t, err.Error(), "\n")
+			assert.NotContains(t, err.Error(), "wrong", "never print a password")
+		})
+	}
+}
+
+func TestPublishForbidden(t *testing.T) {
+	forbid := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				http.Error(w, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`, http.StatusForbidden)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	reg := newTestRegistry(t, forbid)
+	_, err := Publish(context.Background(), testImage(t, nil), opts(reg, "latest"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "denied access to publish-test/synapse (403 Forbidden)")
+}
+
+func TestPublishUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	host := l.Addr().String()
+	require.NoError(t, l.Close()) // nothing listens there now
+
+	o := Options{Registry: host, Repository: "synapse", Tags: []string{"latest"}, Keychain: anonymous}
+	_, err = Publish(context.Background(), testImage(t, nil), o)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "registry "+host+" is unreachable: ")
+	assert.Contains(t, err.Error(), "connection refused")
+	assert.NotContains(t, err.Error(), "\n")
+}
+
+// redirect sends every request, whatever its host, to the test registry over
+// plain HTTP, and fails HTTPS like a server without TLS would: the plain-HTTP
+// rules can be tested for any host name without sending it any traffic.
+type redirect struct {
+	target string
+	mu     sync.Mutex
+	hosts  []string
+}
+
+func (r *redirect) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.hosts = append(r.hosts, req.URL.Scheme+"://"+req.URL.Host)
+	r.mu.Unlock()
+	if req.URL.Scheme == "https" {
+		return nil, &url.Error{Op: req.Method, URL: req.URL.String(), Err: errors.New("http: server gave HTTP response to HTTPS client")}
+	}
+	req = req.Clone(req.Context())
+	req.URL.Host = r.target
+	req.Host = r.target
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func TestPublishPlainHTTPRules(t *testing.T) {
+	reg := newTestRegistry(t)
+	img := testImage(t, nil)
+	tests := []struct {
+		registry string
+		insecure bool
+		wantErr  string
+	}{
+		{"127.0.0.1:5000", false, ""},
+		{"127.0.0.2:5000", false, ""},
+		{"localhost:5000", false, ""},
+		{"[::1]:5000", false, ""},
+		{"10.1.2.3:5000", false, "plain HTTP to 10.1.2.3:5000 refused: only loopback registries may use it without --insecure"},
+		{"192.168.1.2:5000", false, "plain HTTP to 192.168.1.2:5000 refused"},
+		{"registry.example:5000", false, "speaks plain HTTP, not HTTPS: pass --insecure"},
+		{"foo.localhost:5000", false, "plain HTTP to foo.localhost:5000 refused"},
+		{"10.1.2.3:5000", true, ""},
+		{"registry.example:5000", true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s insecure=%v", tt.registry, tt.insecure), func(t *testing.T) {
+			rt := &redirect{target: reg.host}
+			o := Options{Registry: tt.registry, Repository: "synapse", Tags: []string{"latest"},
+				Insecure: tt.insecure, Keychain: anonymous, Transport: rt}
+			_, err := Publish(context.Background(), img, o)
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+			assert.Contains(t, err.Error(), "--insecure")
+			for _, h := range rt.hosts {
+				assert.True(t, strings.HasPrefix(h, "https://"), "no plain HTTP request may leave: %s", h)
+			}
+		})
+	}
+}
+
+func TestPublishRejectsBadInput(t *testing.T) {
+	img := testImage(t, nil)
+	tests := []struct {
+		name    string
+		opt     Options
+		wantErr string
+	}{
+		{"no registry", Options{Repository: "synapse", Tags: []string{"latest"}}, "registry: empty, expected HOST[:PORT]"},
+		{"scheme", Options{Registry: "http://127.0.0.1:5000", Repository: "synapse", Tags: []string{"latest"}}, "without a scheme"},
+		{"path in registry", Options{Registry: "127.0.0.1:5000/org", Repository: "synapse", Tags: []string{"latest"}}, "give the path with --repository"},
+		{"no repository", Options{Registry: "127.0.0.1:5000", Tags: []string{"latest"}}, "repository: empty"},
+		{"upper-case repository", Options{Registry: "127.0.0.1:5000", Repository: "Synapse", Tags: []string{"latest"}}, `repository "Synapse": expected lower-case`},
+		{"no tags", Options{Registry: "127.0.0.1:5000", Repository: "synapse"}, "no tags to publish"},
+		{"bad tag", Options{Registry: "127.0.0.1:5000", Repository: "synapse", Tags: []string{"v1.160.0+1"}}, `tag "v1.160.0+1": expected letters`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Publish(context.Background(), img, tt.opt)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+		})
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1":      true,
+		"127.0.0.1:5000": true,
+		"127.1.2.3:5000": true,
+		"localhost":      true,
+		"LOCALHOST:5000": true,
+		"::1":            true,
+		"[::1]":          true,
+		"[::1]:5000":     true,
+		"10.0.0.1:5000":  false,
+		"128.0.0.1":      false,
+		"foo.localhost":  false,
+		"example.com":    false,
+		"[::2]:5000":     false,
+		"":               false,
+	} {
+		assert.Equal(t, want, isLoopback(host), host)
+	}
+}
