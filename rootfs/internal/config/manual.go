@@ -1,0 +1,111 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Manual is what /start needs to know about a hand-written config.
+type Manual struct {
+	Path           string
+	ServerName     string
+	SigningKeyPath string
+	HealthURL      string
+	// DBAddress is host:port of PostgreSQL over TCP, or "".
+	DBAddress string
+}
+
+type manualFile struct {
+	ServerName     string `yaml:"server_name"`
+	SigningKeyPath string `yaml:"signing_key_path"`
+	SigningKey     any    `yaml:"signing_key"`
+	Listeners      []struct {
+		Port          int      `yaml:"port"`
+		Path          string   `yaml:"path"`
+		Type          string   `yaml:"type"`
+		TLS           bool     `yaml:"tls"`
+		BindAddresses []string `yaml:"bind_addresses"`
+	} `yaml:"listeners"`
+	Database struct {
+		Name string         `yaml:"name"`
+		Args map[string]any `yaml:"args"`
+	} `yaml:"database"`
+}
+
+// ReadManual reads the parts of a hand-written homeserver.yaml that /start uses.
+func ReadManual(path string) (Manual, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Manual{}, err
+	}
+	var f manualFile
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		return Manual{}, fmt.Errorf("%s is not valid YAML: %w", path, err)
+	}
+	m := Manual{Path: path, ServerName: f.ServerName, HealthURL: healthURL(HTTPPort, nil)}
+	if f.SigningKey == nil {
+		m.SigningKeyPath = f.SigningKeyPath
+		if m.SigningKeyPath == "" {
+			if f.ServerName == "" {
+				return m, fmt.Errorf("%s: server_name is missing", path)
+			}
+			// Synapse's default: next to the config.
+			m.SigningKeyPath = filepath.Join(filepath.Dir(path), f.ServerName+".signing.key")
+		}
+	}
+	for _, l := range f.Listeners {
+		if (l.Type == "" || l.Type == "http") && !l.TLS && l.Path == "" && l.Port > 0 {
+			m.HealthURL = healthURL(l.Port, l.BindAddresses)
+			break
+		}
+	}
+	if f.Database.Name == "psycopg2" || f.Database.Name == "psycopg" {
+		host, _ := f.Database.Args["host"].(string)
+		port := 5432
+		switch p := f.Database.Args["port"].(type) {
+		case int:
+			port = p
+		case string:
+			if n, err := strconv.Atoi(p); err == nil {
+				port = n
+			}
+		}
+		// A host starting with "/" is a Unix socket: nothing to wait for over TCP.
+		if host != "" && host[0] != '/' {
+			m.DBAddress = joinHostPort(host, port)
+		}
+	}
+	return m, nil
+}
+
+// HealthURL is the health endpoint of automated mode.
+func HealthURL() string { return healthURL(HTTPPort, nil) }
+
+func healthURL(port int, bind []string) string {
+	host := "127.0.0.1"
+	for _, a := range bind {
+		switch a {
+		case "", "0.0.0.0", "::", "*":
+			host = "127.0.0.1"
+		default:
+			host = a
+		}
+		break
+	}
+	return "http://" + joinHostPort(host, port) + "/health"
+}
+
+func joinHostPort(host string, port int) string {
+	if len(host) > 0 && host[0] != '[' {
+		for _, c := range host {
+			if c == ':' {
+				return "[" + host + "]:" + strconv.Itoa(port)
+			}
+		}
+	}
+	return host + ":" + strconv.Itoa(port)
+}

@@ -1,0 +1,99 @@
+package entrypoint
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/synapse-image/synapse-image/rootfs/internal/config"
+	"github.com/synapse-image/synapse-image/rootfs/internal/secrets"
+)
+
+// generate writes a commented homeserver.yaml for hand editing, plus keys
+// and secrets. It never overwrites an existing config or log config.
+func (s *starter) generate(ctx context.Context) error {
+	p, err := s.load()
+	if err != nil {
+		return err
+	}
+	st := p.settings
+	cfgPath := st.ConfigPath
+	if cfgPath == "" {
+		cfgPath = filepath.Join(st.DataDir, "homeserver.yaml")
+	}
+	if secrets.Exists(cfgPath) {
+		return s.generateExisting(cfgPath, p)
+	}
+	logPath := filepath.Join(filepath.Dir(cfgPath), st.ServerName+".log.config")
+	if err := s.prepareDataDir(st.Common); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(cfgPath), 0o750); err != nil {
+		return fmt.Errorf("create directory of %s: %w", cfgPath, err)
+	}
+	if err := s.create(p); err != nil {
+		return err
+	}
+	out, err := s.generated(p, logPath)
+	if err != nil {
+		return err
+	}
+	if !secrets.Exists(logPath) {
+		logOut, err := config.Marshal("# Logging of Synapse (Python logging dictConfig), written by /start generate.\n", config.BuildLog(st.LogLevel))
+		if err != nil {
+			return err
+		}
+		if err := secrets.WriteNew(logPath, logOut, 0o644); err != nil {
+			return err
+		}
+		s.logf("wrote %s", logPath)
+	}
+	if err := secrets.WriteNew(cfgPath, out, 0o600); err != nil {
+		return err
+	}
+	s.logf("wrote %s: edit it, then run with SYNAPSE_CONFIG_PATH=%s", cfgPath, cfgPath)
+	return nil
+}
+
+// generated is the commented config of generate mode.
+func (s *starter) generated(p *plan, logPath string) ([]byte, error) {
+	doc, err := config.Commented(s.homeserver(p, logPath))
+	if err != nil {
+		return nil, err
+	}
+	return config.Marshal(config.GenerateHeader, doc)
+}
+
+// generateExisting only creates the keys an existing config names.
+func (s *starter) generateExisting(cfgPath string, p *plan) error {
+	m, err := config.ReadManual(cfgPath)
+	if err != nil {
+		return badf("SYNAPSE_CONFIG_PATH: %v", err)
+	}
+	if err := s.prepareDataDir(p.settings.Common); err != nil {
+		return err
+	}
+	created := 0
+	if m.SigningKeyPath != "" && !secrets.Exists(m.SigningKeyPath) {
+		if err := s.createSigningKey(m.SigningKeyPath); err != nil {
+			return err
+		}
+		created++
+	}
+	s.logf("%s exists and was not changed; created %d missing key file(s)", cfgPath, created)
+	return nil
+}
+
+func parseYAML(b []byte) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind == 0 {
+		return nil, fmt.Errorf("the file is empty")
+	}
+	return &doc, nil
+}

@@ -1,0 +1,39 @@
+// Command start is the entrypoint of the Synapse image (/start): it writes
+// Synapse's config from environment variables, prepares /data, drops
+// privileges and execs Synapse. See `/start help`.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/synapse-image/synapse-image/rootfs/internal/entrypoint"
+	"github.com/synapse-image/synapse-image/rootfs/internal/env"
+	"github.com/synapse-image/synapse-image/rootfs/internal/privileges"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := entrypoint.Main(ctx, entrypoint.System{
+		Env:      env.OS(),
+		Stdout:   os.Stdout,
+		Stderr:   os.Stderr,
+		Rand:     rand.Reader,
+		Now:      time.Now,
+		Euid:     os.Geteuid(),
+		HasIPv6:  entrypoint.HasIPv6,
+		Drop:     privileges.Drop,
+		Exec:     syscall.Exec,
+		LookPath: exec.LookPath,
+		Environ:  os.Environ(),
+		Jemalloc: entrypoint.Jemalloc(runtime.GOARCH),
+	}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
