@@ -3,10 +3,184 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/synapse-image/synapse-image/image/publish"
+	"github.com/synapse-image/synapse-image/image/tags"
 )
 
-// runPublish is a placeholder until publishing lands.
+// runPublish pushes the image the builder wrote (an OCI layout) to a registry
+// under its tags and prints "REF → DIGEST (what happened)" for each tag.
 func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("not implemented yet")
+	return publishCommand{stdin: os.Stdin, getenv: os.Getenv}.run(ctx, args, stdout, stderr)
+}
+
+// publishCommand holds what the command reads besides its arguments, so
+// tests can give it a password on stdin or in the environment.
+type publishCommand struct {
+	stdin  io.Reader
+	getenv func(string) string
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func (c publishCommand) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if n := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-"); strings.HasPrefix(a, "-") && (n == "password" || n == "p") {
+			return usageError{errors.New("a password is never taken as a flag value (it would show in ps and the shell history): use --password-file FILE, --password-stdin or REGISTRY_PASSWORD")}
+		}
+	}
+
+	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		registry   = fs.String("registry", "", "registry `HOST[:PORT]` to push to (required)")
+		repository = fs.String("repository", "", "repository in the registry (default: the image title label, else synapse)")
+		from       = fs.String("from", publish.DefaultLayout, "OCI layout `DIR` written by `go run . build`")
+		tagList    stringList
+		noLatest   = fs.Bool("no-latest", false, "do not move the latest tag")
+		packageTag = fs.Bool("package-tag", false, "also tag the exact Debian package version (v1.160.0-1)")
+		noOverwrt  = fs.Bool("no-overwrite", false, "fail, pushing nothing, if any tag points at another image")
+		dryRun     = fs.Bool("dry-run", false, "check the registry and print what would be pushed; write nothing")
+		insecure   = fs.Bool("insecure", false, "allow plain HTTP to a registry that is not on loopback")
+		username   = fs.String("username", c.getenv("REGISTRY_USERNAME"), "user name for the registry (default $REGISTRY_USERNAME; default credentials: the Docker config)")
+		pwFile     = fs.String("password-file", "", "read the password from `FILE`")
+		pwStdin    = fs.Bool("password-stdin", false, "read the password from standard input")
+	)
+	fs.Var(&tagList, "tag", "push under this `TAG` instead of the computed tags (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: go run . publish --registry HOST[:PORT] [flags]")
+		fmt.Fprintln(stderr, "Pushes the built image under vX.Y.Z, vX.Y, latest and sha-<revision> (see README, section Publish).")
+		fmt.Fprintln(stderr, "Password: --password-file, --password-stdin or $REGISTRY_PASSWORD, with --username.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q: publish takes flags only", fs.Arg(0))}
+	}
+	if *registry == "" {
+		return usageError{errors.New("--registry is required: the registry HOST[:PORT] to push to")}
+	}
+	if len(tagList) > 0 && (*noLatest || *packageTag) {
+		return usageError{errors.New("--no-latest and --package-tag change the computed tags; with --tag, list exactly the tags you want")}
+	}
+	auth, err := c.credentials(*username, *pwFile, *pwStdin)
+	if err != nil {
+		return usageError{err}
+	}
+
+	img, err := publish.ReadLayout(*from)
+	if err != nil {
+		return err
+	}
+	info, inspectErr := publish.Inspect(img)
+	tagsToPush := []string(tagList)
+	if len(tagsToPush) == 0 {
+		if inspectErr != nil {
+			return inspectErr
+		}
+		tagsToPush = info.Tags(tags.Options{NoLatest: *noLatest, PackageTag: *packageTag})
+		if _, err := tags.ShortRevision(info.Revision); err != nil {
+			fmt.Fprintf(stderr, "note: no sha tag: image label %s: %v\n", publish.LabelRevision, err)
+		}
+	}
+	repo := *repository
+	if repo == "" {
+		repo = "synapse"
+		if info.Title != "" {
+			repo = strings.ToLower(info.Title)
+		}
+	}
+
+	opt := publish.Options{
+		Registry:    *registry,
+		Repository:  repo,
+		Tags:        tagsToPush,
+		NoOverwrite: *noOverwrt,
+		DryRun:      *dryRun,
+		Insecure:    *insecure,
+		Auth:        auth,
+		Log:         func(format string, a ...any) { fmt.Fprintf(stderr, "  "+format+"\n", a...) },
+	}
+	if err := opt.Check(); err != nil {
+		return usageError{err}
+	}
+	what := info.Digest.String()
+	if inspectErr == nil {
+		what += fmt.Sprintf(" (Synapse %s, package %s)", info.Version, info.Version.Package)
+	}
+	fmt.Fprintf(stderr, "publishing %s from %s to %s/%s\n", what, *from, *registry, repo)
+	results, err := publish.Publish(ctx, img, opt)
+	if err != nil {
+		return err
+	}
+	for _, r := range results {
+		fmt.Fprintln(stdout, r)
+	}
+	return nil
+}
+
+// credentials returns the authenticator for --username and a password from
+// one source, or nil to use the Docker config (authn.DefaultKeychain).
+func (c publishCommand) credentials(username, pwFile string, pwStdin bool) (authn.Authenticator, error) {
+	envPassword := c.getenv("REGISTRY_PASSWORD")
+	sources := 0
+	for _, set := range []bool{pwFile != "", pwStdin} {
+		if set {
+			sources++
+		}
+	}
+	if sources > 1 {
+		return nil, errors.New("give the password with either --password-file or --password-stdin, not both")
+	}
+	if username == "" {
+		if sources > 0 || envPassword != "" {
+			return nil, errors.New("a password needs --username (or REGISTRY_USERNAME)")
+		}
+		return nil, nil
+	}
+	var password string
+	switch {
+	case pwFile != "":
+		b, err := os.ReadFile(pwFile)
+		if err != nil {
+			return nil, fmt.Errorf("--password-file: %w", err)
+		}
+		password = strings.TrimRight(string(b), "\r\n")
+		if password == "" {
+			return nil, fmt.Errorf("--password-file %s: empty, expected the password", pwFile)
+		}
+	case pwStdin:
+		b, err := io.ReadAll(c.stdin)
+		if err != nil {
+			return nil, fmt.Errorf("--password-stdin: %w", err)
+		}
+		password = strings.TrimRight(string(b), "\r\n")
+		if password == "" {
+			return nil, errors.New("--password-stdin: empty, expected the password on standard input")
+		}
+	case envPassword != "":
+		password = envPassword
+	default:
+		return nil, fmt.Errorf("--username %s needs a password: --password-file FILE, --password-stdin or REGISTRY_PASSWORD", username)
+	}
+	return &authn.Basic{Username: username, Password: password}, nil
 }

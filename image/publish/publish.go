@@ -225,6 +225,17 @@ func Publish(ctx context.Context, img v1.Image, opt Options) ([]Result, error) {
 	return results, nil
 }
 
+// Check validates the registry, repository and tag names in o without
+// contacting the registry; Publish does the same first.
+func (o Options) Check() error {
+	repo, err := repository(o)
+	if err != nil {
+		return err
+	}
+	_, err = tagRefs(repo, o.Tags)
+	return err
+}
+
 // repository validates the registry and repository names. A loopback
 // registry is marked insecure so go-containerregistry may fall back to plain
 // HTTP; plainHTTPGuard keeps every other host on HTTPS unless opt.Insecure.
