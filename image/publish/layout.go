@@ -109,7 +109,7 @@ func Inspect(img v1.Image) (Info, error) {
 	case labels[LabelVersion] != "":
 		info.Version, err = tags.ParseUpstream(labels[LabelVersion])
 	default:
-		err = fmt.Errorf("image %s has neither label %s nor %s: give the tags with --tag", d, LabelPackageVersion, LabelVersion)
+		return info, fmt.Errorf("image %s has neither label %s nor %s: give the tags with --tag", d, LabelPackageVersion, LabelVersion)
 	}
 	if err != nil {
 		return info, fmt.Errorf("image %s: %w", d, err)

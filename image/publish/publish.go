@@ -173,7 +173,7 @@ func Publish(ctx context.Context, img v1.Image, opt Options) ([]Result, error) {
 			conflicts = append(conflicts, Conflict{Tag: ref.TagStr(), Current: desc.Digest})
 		}
 	}
-	logf("checked %d tags in %s (%s)", len(refs), repo.Name(), since(start))
+	logf("checked the %d tag(s) in %s (%s)", len(refs), repo.Name(), since(start))
 	if opt.NoOverwrite && len(conflicts) > 0 {
 		return nil, &ConflictError{Repository: repo.Name(), Image: digest, Conflicts: conflicts}
 	}
@@ -220,7 +220,7 @@ func Publish(ctx context.Context, img v1.Image, opt Options) ([]Result, error) {
 		sizes[l.Digest] = l.Size
 	}
 	up, upBytes := counter.uploaded(sizes)
-	logf("pushed %s: %d of %d blobs uploaded (%s), %d tags written (%s)",
+	logf("pushed %s: %d of %d blobs uploaded (%s), %d tag(s) written (%s)",
 		digest, up, len(sizes), humanBytes(upBytes), len(todo), since(start))
 	return results, nil
 }

@@ -1,0 +1,206 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/image/tags"
+)
+
+// skipOrFail skips for a missing capability, or fails when the end-to-end
+// suite is required (E2E_REQUIRED=1, as in CI).
+func skipOrFail(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("E2E_REQUIRED") == "1" {
+		t.Fatalf("E2E_REQUIRED=1: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// writeCounter counts requests that change the registry.
+type writeCounter struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	n    int
+}
+
+func (w *writeCounter) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		w.mu.Lock()
+		w.n++
+		w.mu.Unlock()
+	}
+	return w.next.RoundTrip(req)
+}
+
+func (w *writeCounter) take() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := w.n
+	w.n = 0
+	return n
+}
+
+// TestPublishToRegistry publishes the real built image to the real registry
+// that scripts/test.sh starts (TEST_REGISTRY), then pulls every tag with
+// Docker, checks that the pulled digest is the pushed one, and runs it.
+func TestPublishToRegistry(t *testing.T) {
+	reg := os.Getenv("TEST_REGISTRY")
+	if reg == "" {
+		skipOrFail(t, "TEST_REGISTRY is not set: run scripts/test.sh, or start a registry and set TEST_REGISTRY=127.0.0.1:PORT")
+	}
+	if out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
+		skipOrFail(t, "no Docker engine: docker version: %v: %s", err, bytes.TrimSpace(out))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+
+	img, source := builtImage(t, ctx)
+	want, err := img.Digest()
+	require.NoError(t, err)
+	cf, err := img.ConfigFile()
+	require.NoError(t, err)
+
+	tagList := []string{"publish-e2e"}
+	if info, err := Inspect(img); err == nil {
+		tagList = info.Tags(tags.Options{})
+	} else {
+		t.Logf("%s has no version labels (%v): publishing under %v", source, err, tagList)
+	}
+	// A repository of its own per run, so runs against a long-lived registry never meet.
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	repo := "publish-e2e/synapse-" + hex.EncodeToString(suffix)
+	counter := &writeCounter{next: remote.DefaultTransport}
+	opt := Options{Registry: reg, Repository: repo, Tags: tagList, Transport: counter, Log: t.Logf}
+
+	start := time.Now()
+	results, err := Publish(ctx, img, opt)
+	require.NoError(t, err)
+	t.Logf("first push of %s (%s) to %s/%s: %s", want, source, reg, repo, time.Since(start).Round(time.Millisecond))
+	for _, r := range results {
+		assert.Equal(t, Pushed, r.Action, r.String())
+		assert.Equal(t, want, r.Digest)
+	}
+	assert.Positive(t, counter.take())
+
+	// The same image again: every tag is unchanged and nothing is written.
+	start = time.Now()
+	results, err = Publish(ctx, img, opt)
+	require.NoError(t, err)
+	t.Logf("second push: %s", time.Since(start).Round(time.Millisecond))
+	for _, r := range results {
+		assert.Equal(t, Unchanged, r.Action, r.String())
+	}
+	assert.Zero(t, counter.take(), "a re-push of the same image must not write to the registry")
+
+	// --no-overwrite against a tag that points elsewhere: refused, registry unchanged.
+	other := testImage(t, nil)
+	_, err = Publish(ctx, other, Options{Registry: reg, Repository: repo, Tags: []string{"publish-e2e-other"}})
+	require.NoError(t, err)
+	noOverwrite := opt
+	noOverwrite.Tags = append([]string{"publish-e2e-new"}, append(slices.Clone(tagList), "publish-e2e-other")...)
+	noOverwrite.NoOverwrite = true
+	_, err = Publish(ctx, img, noOverwrite)
+	var conflict *ConflictError
+	require.ErrorAs(t, err, &conflict)
+	assert.Equal(t, []Conflict{{"publish-e2e-other", digest(t, other)}}, conflict.Conflicts)
+	assert.Zero(t, counter.take())
+	newTag, err := name.NewTag(reg + "/" + repo + ":publish-e2e-new")
+	require.NoError(t, err)
+	_, err = remote.Head(newTag)
+	assert.True(t, isNotFound(err), "the new tag must not exist after a refused push: %v", err)
+
+	// Pull every tag with Docker: the digest it reports is the one pushed.
+	for _, tag := range tagList {
+		ref := reg + "/" + repo + ":" + tag
+		t.Cleanup(func() { _ = exec.Command("docker", "rmi", ref).Run() })
+		docker(t, ctx, "pull", "--quiet", ref)
+		digests := docker(t, ctx, "image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}", ref)
+		assert.Contains(t, strings.Fields(digests), reg+"/"+repo+"@"+want.String(), "docker pull %s", ref)
+	}
+
+	// Run what was pulled: the image's own usage text.
+	ref := reg + "/" + repo + ":" + tagList[0]
+	if !slices.Equal(cf.Config.Entrypoint, []string{"/start"}) {
+		if os.Getenv("E2E_REQUIRED") == "1" {
+			t.Fatalf("%s has entrypoint %q, expected [/start]: not the built Synapse image", source, cf.Config.Entrypoint)
+		}
+		t.Logf("not running %s: entrypoint %q is not /start (a development image)", source, cf.Config.Entrypoint)
+		return
+	}
+	name := "publish-e2e-" + hex.EncodeToString(suffix)
+	out := docker(t, ctx, "run", "--rm", "--name", name, ref, "help")
+	assert.Contains(t, out, "SYNAPSE_SERVER_NAME")
+}
+
+// builtImage is the image the builder wrote to .build/synapse/oci, or else
+// SYNAPSE_IMAGE (default synapse:latest) exported from the Docker engine.
+func builtImage(t *testing.T, ctx context.Context) (v1.Image, string) {
+	t.Helper()
+	dir := filepath.Join(repoRoot(t), DefaultLayout)
+	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
+		img, err := ReadLayout(dir)
+		require.NoError(t, err)
+		return img, dir
+	}
+	ref := os.Getenv("SYNAPSE_IMAGE")
+	if ref == "" {
+		ref = "synapse:latest"
+	}
+	if err := exec.CommandContext(ctx, "docker", "image", "inspect", ref).Run(); err != nil {
+		skipOrFail(t, "no built image: neither %s nor the Docker image %s exists (run `go run . build --load`)", dir, ref)
+	}
+	tar := filepath.Join(t.TempDir(), "image.tar")
+	docker(t, ctx, "save", "--output", tar, ref)
+	tag, err := name.NewTag(ref)
+	require.NoError(t, err)
+	img, err := tarball.ImageFromPath(tar, &tag)
+	require.NoError(t, err)
+	return img, "docker image " + ref
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+func docker(t *testing.T, ctx context.Context, args ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("docker %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String()
+}
