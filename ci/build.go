@@ -48,14 +48,7 @@ func (m *Synapse) builtImage(ctx context.Context) (*dagger.Container, dagger.Pla
 		"--platform", string(platform),
 		"--cache-dir", "/cache/builder",
 	}
-	ctr := m.goContainer().
-		WithMountedCache("/var/cache/apt", dag.CacheVolume("synapse-apt-archives"),
-			dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked}).
-		WithMountedCache("/var/lib/apt/lists", dag.CacheVolume("synapse-apt-lists"),
-			dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked}).
-		// The image's docker-clean hook would empty the apt cache volume after every install.
-		WithExec([]string{"sh", "-c", "rm -f /etc/apt/apt.conf.d/docker-clean && apt-get update -qq && " +
-			"DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap"}).
+	ctr := m.withSource(mmdebstrapContainer()).
 		WithMountedCache("/cache/builder", dag.CacheVolume("synapse-builder"),
 			dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked})
 	if m.Wheels != nil {
@@ -72,13 +65,31 @@ func (m *Synapse) builtImage(ctx context.Context) (*dagger.Container, dagger.Pla
 	return ctr, platform, nil
 }
 
-// goContainer is a golang container with the source at /src and the Go
-// caches mounted: the base for the builder and for the tests.
-func (m *Synapse) goContainer() *dagger.Container {
+// goContainer is a golang container with the Go caches mounted.
+func goContainer() *dagger.Container {
 	return dag.Container().
 		From(goImage).
 		WithMountedCache("/go/pkg/mod", dag.CacheVolume("synapse-go-mod")).
-		WithMountedCache("/root/.cache/go-build", dag.CacheVolume("synapse-go-build")).
+		WithMountedCache("/root/.cache/go-build", dag.CacheVolume("synapse-go-build"))
+}
+
+// mmdebstrapContainer is goContainer with mmdebstrap installed: what the
+// builder needs. It does not depend on the source, so the engine keeps it
+// cached across source changes.
+func mmdebstrapContainer() *dagger.Container {
+	return goContainer().
+		WithMountedCache("/var/cache/apt", dag.CacheVolume("synapse-apt-archives"),
+			dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked}).
+		WithMountedCache("/var/lib/apt/lists", dag.CacheVolume("synapse-apt-lists"),
+			dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked}).
+		// The image's docker-clean hook would empty the apt cache volume after every install.
+		WithExec([]string{"sh", "-c", "rm -f /etc/apt/apt.conf.d/docker-clean && apt-get update -qq && " +
+			"DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap"})
+}
+
+// withSource mounts the source at /src and works there.
+func (m *Synapse) withSource(ctr *dagger.Container) *dagger.Container {
+	return ctr.
 		// The checkout may belong to another uid than root; git would then
 		// refuse it ("dubious ownership") and the builder could not read the revision.
 		WithEnvVariable("GIT_CONFIG_COUNT", "1").

@@ -1,0 +1,252 @@
+// Package contract runs the module's functions the way a Dagger engine does
+// (the compiled module, one process per function call, talking GraphQL to
+// the session port) against enginefake, and compares what the module asked
+// the engine to do with golden files in testdata/. Run with -update to
+// rewrite them after a deliberate change, and review the diff.
+package contract
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"dagger/synapse/enginefake"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// moduleBin is the module compiled once for all tests, as the engine's Go
+// runtime would compile it.
+var moduleBin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "dagger-contract-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "contract: temp dir:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	moduleBin = filepath.Join(dir, "synapse-module")
+	build := exec.Command("go", "build", "-o", moduleBin, "dagger/synapse")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "contract: build the module: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// The fake's answers to what only a real engine knows.
+const (
+	enginePlatform = "linux/amd64"
+	// What the builder's docker-load tarball lists: the tags image/tags gives 1.160.0-1 at revision abc1234.
+	tarballManifest = `[{"Config":"blobs/sha256/c0ffee","RepoTags":["synapse:v1.160.0","synapse:v1.160","synapse:latest","synapse:sha-abc1234"],"Layers":["blobs/sha256/1a7e2"]}]`
+	goTestOutput    = "=== RUN   TestRemoteHomeserver\n--- PASS: TestRemoteHomeserver\nPASS\n"
+)
+
+func answers(object, field string, args map[string]string) (any, bool) {
+	switch field {
+	case "defaultPlatform":
+		return enginePlatform, true
+	case "stdout":
+		switch {
+		case strings.Contains(object, `withExec(args: ["tar", "-xOf", "/out/image.tar", "manifest.json"])`):
+			return tarballManifest, true
+		case strings.Contains(object, `withExec(args: ["go", "test"`):
+			return goTestOutput, true
+		}
+	case "publish":
+		var address string
+		if err := json.Unmarshal([]byte(args["address"]), &address); err != nil {
+			return nil, false
+		}
+		sum := sha256.Sum256([]byte(address))
+		return address + "@sha256:" + hex.EncodeToString(sum[:]), true
+	}
+	return nil, false
+}
+
+// call is one `dagger call`: the constructor's arguments, then a function.
+type call struct {
+	name     string // golden file: testdata/<name>.golden
+	command  string // the dagger command line it stands for, for the reader
+	ctorArgs func(e *enginefake.Engine) []enginefake.Arg
+	function string
+	args     func(e *enginefake.Engine) []enginefake.Arg
+	wantErr  bool
+}
+
+func sourceOnly(e *enginefake.Engine) []enginefake.Arg {
+	return []enginefake.Arg{{Name: "source", Value: jsonString(e.Seed(`hostDirectory(".", defaultPath: "/")`))}}
+}
+
+func noArgs(*enginefake.Engine) []enginefake.Arg { return nil }
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func TestFunctions(t *testing.T) {
+	calls := []call{
+		{
+			name: "build", command: "dagger call build",
+			ctorArgs: sourceOnly, function: "Build", args: noArgs,
+		},
+		{
+			name: "build-arm64-wheels", command: "dagger call --platform linux/arm64 --wheels ./wheels build",
+			ctorArgs: func(e *enginefake.Engine) []enginefake.Arg {
+				return append(sourceOnly(e),
+					enginefake.Arg{Name: "wheels", Value: jsonString(e.Seed(`hostDirectory("./wheels")`))},
+					enginefake.Arg{Name: "platform", Value: jsonString("linux/arm64")})
+			},
+			function: "Build", args: noArgs,
+		},
+		{
+			name: "test", command: "dagger call test",
+			ctorArgs: sourceOnly, function: "Test", args: noArgs,
+		},
+		{
+			name: "publish", command: "dagger call publish --registry ghcr.io/example --username bot --password env:TOKEN",
+			ctorArgs: sourceOnly, function: "Publish",
+			args: func(e *enginefake.Engine) []enginefake.Arg {
+				return []enginefake.Arg{
+					{Name: "registry", Value: jsonString("ghcr.io/example")},
+					{Name: "username", Value: jsonString("bot")},
+					{Name: "password", Value: jsonString(e.Seed(`secret("env:TOKEN")`))},
+				}
+			},
+		},
+		{
+			name: "publish-tags", command: "dagger call publish --registry 127.0.0.1:5000 --repository test/synapse --tags edge,nightly",
+			ctorArgs: sourceOnly, function: "Publish",
+			args: func(*enginefake.Engine) []enginefake.Arg {
+				return []enginefake.Arg{
+					{Name: "registry", Value: jsonString("127.0.0.1:5000")},
+					{Name: "repository", Value: jsonString("test/synapse")},
+					{Name: "tags", Value: `["edge","nightly"]`},
+				}
+			},
+		},
+		{
+			name: "publish-half-credentials", command: "dagger call publish --registry ghcr.io/example --username bot",
+			ctorArgs: sourceOnly, function: "Publish",
+			args: func(*enginefake.Engine) []enginefake.Arg {
+				return []enginefake.Arg{
+					{Name: "registry", Value: jsonString("ghcr.io/example")},
+					{Name: "username", Value: jsonString("bot")},
+				}
+			},
+			wantErr: true,
+		},
+		{
+			name: "serve", command: "dagger call serve up --ports 8008:8008",
+			ctorArgs: sourceOnly, function: "Serve",
+			args: func(*enginefake.Engine) []enginefake.Arg {
+				// The engine fills in +default values before the call.
+				return []enginefake.Arg{{Name: "serverName", Value: jsonString("localhost")}}
+			},
+		},
+		{
+			name: "generate", command: "dagger call generate --server-name matrix.example.org --report-stats no export --path homeserver.yaml",
+			ctorArgs: sourceOnly, function: "Generate",
+			args: func(*enginefake.Engine) []enginefake.Arg {
+				return []enginefake.Arg{
+					{Name: "serverName", Value: jsonString("matrix.example.org")},
+					{Name: "reportStats", Value: jsonString("no")},
+				}
+			},
+		},
+	}
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			got := record(t, c)
+			golden := filepath.Join("testdata", c.name+".golden")
+			if *update {
+				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+				return
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err, "golden file missing: run go test ./contract/ -update and review the diff")
+			assert.Equal(t, string(want), got, "the module asks the engine for something else than %s says; if that is intended, run go test ./contract/ -update and review the diff", golden)
+		})
+	}
+}
+
+// record runs the constructor and then the function, as `dagger call` does,
+// and renders what the module asked for.
+func record(t *testing.T, c call) string {
+	t.Helper()
+	const token = "contract-test-token"
+	eng := enginefake.New(token, answers)
+	srv := httptest.NewServer(eng)
+	t.Cleanup(srv.Close)
+	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	require.NoError(t, err)
+
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "# %s\n", c.command)
+
+	eng.Start(enginefake.Call{ParentName: "Synapse", Args: c.ctorArgs(eng)})
+	invoke(t, eng, port, token, false)
+	parent, ok := eng.Returned()
+	require.True(t, ok, "the constructor returned nothing")
+	writeRecording(t, &out, eng, "constructor")
+
+	eng.Start(enginefake.Call{ParentName: "Synapse", Name: c.function, Parent: parent, Args: c.args(eng)})
+	invoke(t, eng, port, token, c.wantErr)
+	writeRecording(t, &out, eng, c.function)
+	return out.String()
+}
+
+// invoke runs the module process for the engine's current call.
+func invoke(t *testing.T, eng *enginefake.Engine, port, token string, wantErr bool) {
+	t.Helper()
+	cmd := exec.Command(moduleBin)
+	// Only what the module needs: no OTEL_* or TRACEPARENT from the caller.
+	cmd.Env = []string{
+		"DAGGER_SESSION_PORT=" + port,
+		"DAGGER_SESSION_TOKEN=" + token,
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + t.TempDir(),
+	}
+	out, err := cmd.CombinedOutput()
+	require.Empty(t, eng.Failures(), "queries the fake engine could not answer (module output: %s)", out)
+	if wantErr {
+		require.Error(t, err, "the module should have failed")
+		_, ok := eng.ReturnedError()
+		require.True(t, ok, "the module failed without returning an error to the engine: %s", out)
+		return
+	}
+	require.NoError(t, err, "module output: %s", out)
+}
+
+func writeRecording(t *testing.T, out *bytes.Buffer, eng *enginefake.Engine, name string) {
+	t.Helper()
+	fmt.Fprintf(out, "\n## %s\n", name)
+	for i, q := range eng.Recording() {
+		fmt.Fprintf(out, "\n### query %d\n%s\n", i+1, q)
+	}
+	if raw, ok := eng.Returned(); ok {
+		rendered, err := eng.RenderJSON(raw)
+		require.NoError(t, err)
+		fmt.Fprintf(out, "\n### returned\n%s\n", rendered)
+	}
+}
