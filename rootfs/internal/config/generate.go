@@ -49,11 +49,14 @@ func Commented(hs HomeServer) (*yaml.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := doc.Content[0]
+	m := doc // Encode into a Node yields the mapping itself
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k := m.Content[i]
 		if c, ok := comments[k.Value]; ok {
-			k.HeadComment = "\n" + prefixLines(c)
+			k.HeadComment = prefixLines(c)
+			if i > 0 {
+				k.HeadComment = "\n" + k.HeadComment
+			}
 		}
 	}
 	if !has(m, "app_service_config_files") {

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -102,7 +104,19 @@ type KeyServer struct {
 
 // Caches is the `caches` section.
 type Caches struct {
-	GlobalFactor float64 `yaml:"global_factor"`
+	GlobalFactor Factor `yaml:"global_factor"`
+}
+
+// Factor is a float that YAML keeps a float (2 is written 2.0).
+type Factor float64
+
+// MarshalYAML writes the shortest exact form, with ".0" when integral.
+func (f Factor) MarshalYAML() (any, error) {
+	v := strconv.FormatFloat(float64(f), 'f', -1, 64)
+	if !strings.ContainsAny(v, ".eEn") {
+		v += ".0"
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: v}, nil
 }
 
 // Email is the `email` section.
@@ -192,7 +206,7 @@ func Build(in Input) HomeServer {
 		EnableRegistration:       s.EnableRegistration,
 		AllowGuestAccess:         s.AllowGuest,
 		EventCacheSize:           s.EventCacheSize,
-		Caches:                   Caches{GlobalFactor: s.CacheFactor},
+		Caches:                   Caches{GlobalFactor: Factor(s.CacheFactor)},
 		TURNURIs:                 s.TURNURIs,
 		TURNSharedSecret:         s.TURNSecret,
 		AppServiceConfigFiles:    in.AppServices,
