@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -23,6 +25,9 @@ import (
 
 	"github.com/synapse-image/synapse-image/image/tags"
 )
+
+// progressEvery is how often a running upload reports its progress.
+const progressEvery = 5 * time.Second
 
 // Options says where and how to publish.
 type Options struct {
@@ -205,15 +210,21 @@ func Publish(ctx context.Context, img v1.Image, opt Options) ([]Result, error) {
 	if err != nil {
 		return nil, explain(repo, err)
 	}
+	stopProgress := reportProgress(logf, &counter.sent, start)
 	for n, i := range todo {
 		// The first push uploads the missing blobs; later ones only put the
 		// manifest under another tag (the pusher remembers what it wrote).
-		if err := pusher.Push(ctx, refs[i], img); err != nil {
+		if err = pusher.Push(ctx, refs[i], img); err != nil {
+			err = explain(repo, err)
 			if n > 0 {
-				return nil, fmt.Errorf("%w (tags already written: %s)", explain(repo, err), written(results, todo[:n]))
+				err = fmt.Errorf("%w (tags already written: %s)", err, written(results, todo[:n]))
 			}
-			return nil, explain(repo, err)
+			break
 		}
+	}
+	stopProgress()
+	if err != nil {
+		return nil, err
 	}
 	sizes := map[v1.Hash]int64{m.Config.Digest: m.Config.Size}
 	for _, l := range m.Layers {
@@ -223,6 +234,26 @@ func Publish(ctx context.Context, img v1.Image, opt Options) ([]Result, error) {
 	logf("pushed %s: %d of %d blobs uploaded (%s), %d tag(s) written (%s)",
 		digest, up, len(sizes), humanBytes(upBytes), len(todo), since(start))
 	return results, nil
+}
+
+// reportProgress logs the bytes sent every progressEvery until stopped:
+// big layers take a while on a slow link.
+func reportProgress(logf func(string, ...any), sent *atomic.Int64, start time.Time) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(progressEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				logf("uploading: %s sent (%s)", humanBytes(sent.Load()), since(start))
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }
 
 // Check validates the registry, repository and tag names in o without

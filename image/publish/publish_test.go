@@ -436,3 +436,22 @@ func TestIsLoopback(t *testing.T) {
 		assert.Equal(t, want, isLoopback(host), host)
 	}
 }
+
+func TestPublishFailureHalfwaySaysWhatWasWritten(t *testing.T) {
+	failTag := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/manifests/latest") {
+				http.Error(w, `{"errors":[{"code":"MANIFEST_INVALID","message":"rejected by policy"}]}`, http.StatusBadRequest)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	reg := newTestRegistry(t, failTag)
+	_, err := Publish(context.Background(), testImage(t, nil), opts(reg, "v1.160.0", "v1.160", "latest"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "registry "+reg.host+": ")
+	assert.Contains(t, err.Error(), "rejected by policy")
+	assert.Contains(t, err.Error(), "(tags already written: v1.160.0, v1.160)")
+	assert.NotContains(t, err.Error(), "\n")
+}

@@ -6,10 +6,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -59,11 +61,17 @@ func (g *plainHTTPGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 type countingTransport struct {
 	next http.RoundTripper
 
+	sent atomic.Int64 // bytes of blob uploads sent so far
+
 	mu        sync.Mutex
 	committed map[string]bool // blob digests whose upload the registry accepted
 }
 
 func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && (req.Method == http.MethodPatch || req.Method == http.MethodPut) && strings.Contains(req.URL.Path, "/blobs/uploads/") {
+		req = req.Clone(req.Context())
+		req.Body = &countingBody{ReadCloser: req.Body, n: &c.sent}
+	}
 	resp, err := c.next.RoundTrip(req)
 	if err != nil {
 		return resp, err
@@ -80,6 +88,18 @@ func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		}
 	}
 	return resp, nil
+}
+
+// countingBody adds what is read from a request body to n.
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	k, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(k))
+	return k, err
 }
 
 // uploaded counts the blobs in sizes that were uploaded, and their bytes.
