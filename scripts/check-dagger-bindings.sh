@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Checks that the committed Go bindings of the Dagger module (ci/) are what
+# the engine's code generator makes from the module's source today: it
+# regenerates them into a temporary copy of the module and compares.
+# The working tree is never written to.
+#
+# usage: scripts/check-dagger-bindings.sh
+# env:   DAGGER_REGEN - the generator script
+#                       (default: ../shared/tools/dagger-codegen/regen.sh beside the repository)
+# The first run on a machine builds the generator: about 2.5 minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+regen=${DAGGER_REGEN:-$root/../shared/tools/dagger-codegen/regen.sh}
+generated=(ci/dagger.gen.go ci/internal ci/go.mod ci/go.sum)
+fix="run ../shared/tools/dagger-codegen/regen.sh . ci synapse from the repository root and commit ${generated[*]}"
+
+if [ ! -f "$regen" ]; then
+  echo "check-dagger-bindings: the generator $regen is missing (set DAGGER_REGEN)" >&2
+  exit 1
+fi
+
+# The engine refuses modules that ask for a newer Go than it has.
+if ! grep -qx 'go 1.26.1' ci/go.mod; then
+  echo "check-dagger-bindings: ci/go.mod must say 'go 1.26.1' (it says '$(grep -m1 '^go ' ci/go.mod)'): the engine rejects newer" >&2
+  exit 1
+fi
+
+tmp=$(mktemp -d /tmp/dagger-bindings-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+# The module as go build sees it: tracked files and new, not ignored ones.
+git ls-files -z --cached --others --exclude-standard -- dagger.json ci |
+  while IFS= read -r -d '' f; do
+    [ -e "$f" ] && printf '%s\0' "$f"
+  done | tar --null -T - -cf - | tar -xf - -C "$tmp"
+
+start=$(date +%s)
+if ! bash "$regen" "$tmp" ci synapse >"$tmp/regen.log" 2>&1; then
+  cat "$tmp/regen.log" >&2
+  echo "check-dagger-bindings: the generator failed (output above)" >&2
+  exit 1
+fi
+echo "regenerated the bindings in $(( $(date +%s) - start ))s"
+
+status=0
+for path in "${generated[@]}"; do
+  if ! diff -ru "$root/$path" "$tmp/$path" >"$tmp/diff" 2>&1; then
+    echo "check-dagger-bindings: $path differs from what the generator makes:" >&2
+    head -n 40 "$tmp/diff" >&2
+    status=1
+  fi
+done
+if [ "$status" -ne 0 ]; then
+  echo "check-dagger-bindings: the committed bindings are stale: $fix" >&2
+  exit 1
+fi
+echo "Dagger bindings are up to date"
