@@ -165,8 +165,12 @@ func (s *starter) prepareDataDir(c env.Common) error {
 		}
 		return nil
 	}
-	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
+	// media/ and uploads/ are created before the ownership check so that
+	// they belong to UID:GID too.
+	for _, d := range []string{c.DataDir, dataPath(c, "media"), dataPath(c, "uploads")} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return fmt.Errorf("create data directory: %w", err)
+		}
 	}
 	if err := s.fixOwnership(c); err != nil {
 		return err
