@@ -1,0 +1,347 @@
+// Package build turns a recipe (package image/recipe) into an OCI image
+// without a Docker daemon: a Debian root file system made with mmdebstrap,
+// an optional layer of local Python wheels, and a layer with the project's
+// own programs and files, assembled with go-containerregistry. Every layer is
+// cached by the hash of its inputs and written deterministically, so the same
+// inputs give the same digests.
+package build
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/synapse-image/synapse-image/image/layer"
+	"github.com/synapse-image/synapse-image/image/recipe"
+)
+
+// Options are the inputs of a build.
+type Options struct {
+	Recipe *recipe.Recipe
+	// RepoRoot is the module root: files: sources and programs: packages
+	// are relative to it.
+	RepoRoot string
+	// WheelsDir holds *.whl files for the wheels layer (none: no layer).
+	WheelsDir string
+	// Arch is the target architecture, a GOARCH that is also a Debian
+	// architecture name (amd64, arm64).
+	Arch string
+	// Epoch is SOURCE_DATE_EPOCH: the modification time of the project
+	// layer's files and the image's creation time.
+	Epoch time.Time
+	// Revision is the git revision of the recipe (label and sha tag).
+	Revision string
+	Cache    *Cache
+	// RootFS makes root file systems (default: Mmdebstrap).
+	RootFS RootFS
+	// Mirror reads the state of the Debian mirror (default: FetchMirrorState).
+	Mirror func(ctx context.Context, mirror, suite string) (MirrorState, error)
+	// Log gets one progress line per step; Verbose gets the tools' output.
+	Log, Verbose io.Writer
+}
+
+// Result is a built image and what was learned on the way.
+type Result struct {
+	Image v1.Image
+	// Version is the upstream version of Recipe.Version.Package ("1.160.0"),
+	// PackageVersion its Debian version ("1.160.0-1"); empty without version:.
+	Version, PackageVersion string
+	Layers                  []LayerInfo
+}
+
+// LayerInfo describes one layer of the image.
+type LayerInfo struct {
+	Name   string
+	Meta   layer.Meta
+	Cached bool
+}
+
+// rootfsFacts is what the root file system step learns, kept in the cache.
+type rootfsFacts struct {
+	Packages map[string]string `json:"packages"` // installed package → version
+	Removed  map[string]int64  `json:"removed"`  // remove glob → bytes dropped
+	Files    int               `json:"files"`
+	Bytes    int64             `json:"bytes"`
+}
+
+// Build builds the image.
+func Build(ctx context.Context, opt Options) (*Result, error) {
+	b, err := newBuilder(opt)
+	if err != nil {
+		return nil, err
+	}
+	return b.build(ctx)
+}
+
+type builder struct {
+	Options
+	r     *recipe.Recipe
+	paths map[string]bool // every path in the image so far
+}
+
+func newBuilder(opt Options) (*builder, error) {
+	if opt.Recipe == nil {
+		return nil, fmt.Errorf("no recipe")
+	}
+	if opt.Cache == nil {
+		return nil, fmt.Errorf("no cache")
+	}
+	if opt.RootFS == nil {
+		opt.RootFS = Mmdebstrap{Log: opt.Verbose}
+	}
+	if opt.Mirror == nil {
+		client := &http.Client{}
+		opt.Mirror = func(ctx context.Context, mirror, suite string) (MirrorState, error) {
+			return FetchMirrorState(ctx, client, mirror, suite)
+		}
+	}
+	if opt.Log == nil {
+		opt.Log = io.Discard
+	}
+	if opt.Verbose == nil {
+		opt.Verbose = io.Discard
+	}
+	if opt.Arch == "" {
+		return nil, fmt.Errorf("no target architecture")
+	}
+	return &builder{Options: opt, r: opt.Recipe, paths: map[string]bool{"/": true}}, nil
+}
+
+func (b *builder) build(ctx context.Context) (*Result, error) {
+	t := time.Now()
+	mirror, err := b.Mirror(ctx, b.r.Debian.Mirror, b.r.Debian.Suite)
+	if err != nil {
+		return nil, err
+	}
+	b.logf("mirror", "%s %s of %s (%s)", b.r.Debian.Suite, mirror.InReleaseSHA256[:12], mirror.Date.Format(time.DateOnly), since(t))
+
+	res := &Result{}
+	var layers []v1.Layer
+	var history []v1.History
+
+	rootfs, facts, err := b.rootfsLayer(ctx, mirror)
+	if err != nil {
+		return nil, err
+	}
+	layers = append(layers, rootfs.layer)
+	res.Layers = append(res.Layers, rootfs.info)
+	history = append(history, v1.History{
+		Created:   v1.Time{Time: mirror.Date},
+		CreatedBy: fmt.Sprintf("mmdebstrap --variant=%s %s: %s", b.r.Debian.Variant, b.r.Debian.Suite, strings.Join(b.r.Debian.Packages, " ")),
+		Comment:   "root file system",
+	})
+
+	wheels, err := b.wheelsLayer(ctx, mirror)
+	if err != nil {
+		return nil, err
+	}
+	if wheels != nil {
+		layers = append(layers, wheels.layer)
+		res.Layers = append(res.Layers, wheels.info)
+		history = append(history, v1.History{
+			Created:   v1.Time{Time: mirror.Date},
+			CreatedBy: "pip install --no-index --find-links wheels/",
+			Comment:   "local wheels",
+		})
+	}
+
+	project, err := b.projectLayer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	layers = append(layers, project.layer)
+	res.Layers = append(res.Layers, project.info)
+	history = append(history, v1.History{
+		Created:   v1.Time{Time: b.Epoch},
+		CreatedBy: "synapse-image build: " + strings.Join(b.projectSummary(), " "),
+		Comment:   "project files",
+	})
+
+	if err := b.checkSymlinks(); err != nil {
+		return nil, err
+	}
+
+	if p := b.r.Version.Package; p != "" {
+		v, ok := facts.Packages[p]
+		if !ok {
+			return nil, fmt.Errorf("version.package: %q is not installed in the root file system (add it to debian.packages)", p)
+		}
+		res.PackageVersion = v
+		res.Version = upstreamVersion(v)
+	}
+
+	cfg, err := imageConfig(b.r, configInputs{
+		arch:           b.Arch,
+		epoch:          b.Epoch,
+		revision:       b.Revision,
+		version:        res.Version,
+		packageVersion: res.PackageVersion,
+		layers:         res.Layers,
+		history:        history,
+	})
+	if err != nil {
+		return nil, err
+	}
+	img, err := newImage(cfg, layers)
+	if err != nil {
+		return nil, err
+	}
+	res.Image = img
+	return res, nil
+}
+
+type builtLayer struct {
+	layer v1.Layer
+	info  LayerInfo
+}
+
+// cached returns the layer stored under key, or makes it with fill.
+func (b *builder) cached(step, key string, fill func(dir string) error) (*builtLayer, string, error) {
+	t := time.Now()
+	dir, hit := b.Cache.Lookup(key)
+	if !hit {
+		var err error
+		if dir, err = b.Cache.Store(key, fill); err != nil {
+			return nil, "", err
+		}
+	}
+	l, meta, err := layer.Open(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: stored layer: %w", step, err)
+	}
+	if hit {
+		b.logf(step, "cached (%s)", since(t))
+	} else {
+		b.logf(step, "built in %s: %s uncompressed, %s compressed", since(t), mb(meta.UncompressedSize), mb(meta.Size))
+	}
+	return &builtLayer{layer: l, info: LayerInfo{Name: step, Meta: meta, Cached: hit}}, dir, nil
+}
+
+// builtinRemove are paths the container runtime provides, never a layer.
+var builtinRemove = []string{"/etc/resolv.conf", "/etc/hostname", "/etc/hosts", "/etc/machine-id"}
+
+func (b *builder) rootfsLayer(ctx context.Context, mirror MirrorState) (*builtLayer, *rootfsFacts, error) {
+	key, err := Key("rootfs", b.r.Debian, b.r.Users, b.r.Remove, builtinRemove, b.Arch, mirror)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, dir, err := b.cached("rootfs", key, func(out string) error {
+		work, err := os.MkdirTemp("", "builder-rootfs-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
+		root := filepath.Join(work, "root")
+		t := time.Now()
+		fmt.Fprintf(b.Log, "[rootfs] mmdebstrap %s: %s (takes a minute or two)\n", b.r.Debian.Suite, strings.Join(b.r.Debian.Packages, " "))
+		if err := b.RootFS.Make(ctx, b.r.Debian, nil, b.Arch, mirror.Date, root); err != nil {
+			return fmt.Errorf("root file system: %w", err)
+		}
+		b.logf("rootfs", "mmdebstrap done in %s", since(t))
+		if err := addUsers(root, b.r.Users); err != nil {
+			return fmt.Errorf("users: %w", err)
+		}
+		pkgs, err := readDpkgStatus(filepath.Join(root, "var/lib/dpkg/status"))
+		if err != nil {
+			return fmt.Errorf("root file system: %w", err)
+		}
+		var paths []string
+		var stats layer.DirStats
+		if _, err := layer.Write(out, func(w io.Writer) error {
+			var err error
+			stats, err = layer.WriteDir(w, root, layer.DirOptions{
+				Epoch:  mirror.Date,
+				Remove: append(append([]string{}, b.r.Remove...), builtinRemove...),
+				Keep:   func(p string, _ fs.FileInfo) { paths = append(paths, p) },
+			})
+			return err
+		}); err != nil {
+			return fmt.Errorf("root file system layer: %w", err)
+		}
+		for _, g := range b.r.Remove {
+			if stats.Removed[g] == 0 {
+				fmt.Fprintf(b.Log, "[rootfs] remove %s: matched nothing\n", g)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(out, "paths"), []byte(strings.Join(paths, "\n")), 0o644); err != nil {
+			return err
+		}
+		return writeJSON(filepath.Join(out, "facts.json"), rootfsFacts{Packages: pkgs, Removed: stats.Removed, Files: stats.Files, Bytes: stats.Bytes})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var facts rootfsFacts
+	if err := readJSON(filepath.Join(dir, "facts.json"), &facts); err != nil {
+		return nil, nil, err
+	}
+	if err := b.addPaths(filepath.Join(dir, "paths")); err != nil {
+		return nil, nil, err
+	}
+	if !l.info.Cached {
+		b.logRemoved(facts.Removed)
+	}
+	return l, &facts, nil
+}
+
+func (b *builder) logRemoved(removed map[string]int64) {
+	globs := make([]string, 0, len(removed))
+	for g := range removed {
+		globs = append(globs, g)
+	}
+	sort.Slice(globs, func(i, j int) bool { return removed[globs[i]] > removed[globs[j]] })
+	for _, g := range globs {
+		fmt.Fprintf(b.Log, "[rootfs] remove %-45s saved %s\n", g, mb(removed[g]))
+	}
+}
+
+func (b *builder) addPaths(file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	for _, p := range strings.Split(string(data), "\n") {
+		if p != "" {
+			b.paths[p] = true
+		}
+	}
+	return nil
+}
+
+// checkSymlinks makes sure every symlinks: entry points at something.
+func (b *builder) checkSymlinks() error {
+	for i, s := range b.r.Symlinks {
+		target := s.Target
+		if !path.IsAbs(target) {
+			target = path.Join(path.Dir(s.Path), target)
+		}
+		if !b.paths[path.Clean(target)] {
+			return fmt.Errorf("symlinks[%d]: target %s of %s does not exist in the image", i, s.Target, s.Path)
+		}
+	}
+	return nil
+}
+
+func (b *builder) logf(step, format string, args ...any) {
+	fmt.Fprintf(b.Log, "[%s] %s\n", step, fmt.Sprintf(format, args...))
+}
+
+func since(t time.Time) string {
+	d := time.Since(t)
+	if d < 10*time.Second {
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
+	return d.Round(time.Second).String()
+}
+
+func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }

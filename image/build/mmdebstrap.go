@@ -1,0 +1,170 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/synapse-image/synapse-image/image/recipe"
+)
+
+// RootFS makes a Debian root file system in an empty directory. The builder
+// uses Mmdebstrap; tests inject a fake that writes a few files.
+type RootFS interface {
+	// Make installs deb.Packages plus extra into dir for the Debian
+	// architecture arch, with SOURCE_DATE_EPOCH set to epoch.
+	Make(ctx context.Context, deb recipe.Debian, extra []string, arch string, epoch time.Time, dir string) error
+}
+
+// Mmdebstrap makes root file systems with mmdebstrap (as root, in a directory).
+type Mmdebstrap struct {
+	// Log receives mmdebstrap's output lines as they come.
+	Log io.Writer
+}
+
+// EnsureMmdebstrap installs mmdebstrap with apt when it is missing and we
+// are root; otherwise it says what to do.
+func EnsureMmdebstrap(ctx context.Context, log io.Writer) error {
+	if _, err := exec.LookPath("mmdebstrap"); err == nil {
+		if os.Geteuid() != 0 {
+			return errors.New("building the root file system needs root (mmdebstrap runs in root mode and chroots): run the build as root, or in a privileged container")
+		}
+		return nil
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("mmdebstrap is not installed: install it as root with `apt-get install mmdebstrap`, then build as root")
+	}
+	fmt.Fprintln(log, "[rootfs] mmdebstrap is missing: installing it with apt-get")
+	for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "--no-install-recommends", "mmdebstrap"}} {
+		cmd := exec.CommandContext(ctx, "apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("apt-get %s: %w\n%s", strings.Join(args, " "), err, lastLines(out, 10))
+		}
+	}
+	return nil
+}
+
+// Make runs mmdebstrap.
+func (m Mmdebstrap) Make(ctx context.Context, deb recipe.Debian, extra []string, arch string, epoch time.Time, dir string) error {
+	if err := EnsureMmdebstrap(ctx, m.logWriter()); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "builder-debconf-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	args, err := mmdebstrapArgs(deb, extra, arch, dir, tmp)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
+	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(epoch.Unix(), 10))
+	var tail bytes.Buffer
+	out := io.MultiWriter(&tail, m.logWriter())
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("mmdebstrap %s (debian.packages %s): %w\n%s", deb.Suite,
+			strings.Join(append(append([]string{}, deb.Packages...), extra...), ","), err, explainMmdebstrap(tail.Bytes()))
+	}
+	return nil
+}
+
+func (m Mmdebstrap) logWriter() io.Writer {
+	if m.Log == nil {
+		return io.Discard
+	}
+	return m.Log
+}
+
+// mmdebstrapArgs is the command line for a recipe; debconfDir holds the
+// preseed file it refers to.
+func mmdebstrapArgs(deb recipe.Debian, extra []string, arch, dir, debconfDir string) ([]string, error) {
+	args := []string{
+		"--mode=root",
+		"--format=directory",
+		"--variant=" + deb.Variant,
+		"--architectures=" + arch,
+		"--components=" + strings.Join(deb.Components, ","),
+	}
+	if pkgs := append(append([]string{}, deb.Packages...), extra...); len(pkgs) > 0 {
+		args = append(args, "--include="+strings.Join(pkgs, ","))
+	}
+	for _, o := range deb.AptOptions {
+		args = append(args, "--aptopt="+o)
+	}
+	for _, o := range deb.DpkgOptions {
+		args = append(args, "--dpkgopt="+o)
+	}
+	if len(deb.Debconf) > 0 {
+		// debconf itself is usually not installed yet when the packages that
+		// ask are, so the answers go straight into its database.
+		file := filepath.Join(debconfDir, "config.dat")
+		if err := os.WriteFile(file, []byte(debconfDB(deb.Debconf)), 0o644); err != nil {
+			return nil, err
+		}
+		args = append(args, `--essential-hook=mkdir -p "$1/var/cache/debconf" && cat `+shellQuote(file)+` >> "$1/var/cache/debconf/config.dat"`)
+	}
+	for _, c := range deb.Customize {
+		args = append(args, "--customize-hook="+c)
+	}
+	return append(args, deb.Suite, dir, deb.Mirror), nil
+}
+
+// debconfDB turns debconf-set-selections lines into debconf's config.dat
+// format, answered and marked as seen.
+func debconfDB(lines []string) string {
+	var b strings.Builder
+	for _, l := range lines {
+		f := strings.Fields(l)
+		pkg, question := f[0], f[1]
+		value := ""
+		if len(f) > 3 {
+			value = strings.Join(f[3:], " ")
+		}
+		fmt.Fprintf(&b, "Name: %s\nTemplate: %s\nValue: %s\nOwners: %s\nFlags: seen\n\n", question, question, value, pkg)
+	}
+	return b.String()
+}
+
+// explainMmdebstrap keeps the lines of mmdebstrap's output that say what
+// went wrong (apt's "E:" lines), or else its last lines.
+func explainMmdebstrap(out []byte) string {
+	var errs []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "E: ") {
+			errs = append(errs, l)
+		}
+	}
+	if len(errs) > 0 {
+		if len(errs) > 8 {
+			errs = errs[:8]
+		}
+		return strings.Join(errs, "\n")
+	}
+	return lastLines(out, 15)
+}
+
+func lastLines(out []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

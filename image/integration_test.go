@@ -1,0 +1,180 @@
+// The integration test checks the real image that `go run . build --load`
+// (scripts/test.sh) loaded into the local Docker engine: its configuration
+// as Docker sees it, and that its programs run.
+package image_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// skipOrFail skips for a missing capability, unless E2E_REQUIRED=1 (CI).
+func skipOrFail(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("E2E_REQUIRED") == "1" {
+		t.Fatalf(format+" (E2E_REQUIRED=1)", args...)
+	}
+	t.Skipf(format, args...)
+}
+
+func synapseImage(t *testing.T) string {
+	t.Helper()
+	img := os.Getenv("SYNAPSE_IMAGE")
+	if img == "" {
+		img = "synapse:latest"
+	}
+	if _, err := exec.LookPath("docker"); err != nil {
+		skipOrFail(t, "no docker command: the image integration test needs a Docker engine")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
+		skipOrFail(t, "no Docker engine: %v: %s", err, bytes.TrimSpace(out))
+	}
+	if err := exec.CommandContext(ctx, "docker", "image", "inspect", img).Run(); err != nil {
+		skipOrFail(t, "image %s is not in the Docker engine: build it with `go run . build --load` (or set SYNAPSE_IMAGE)", img)
+	}
+	return img
+}
+
+func docker(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		return stdout.String() + stderr.String(), err
+	}
+	return stdout.String(), nil
+}
+
+type inspected struct {
+	ID     string `json:"Id"`
+	Os     string
+	Config struct {
+		Entrypoint   []string
+		Cmd          []string
+		Env          []string
+		User         string
+		WorkingDir   string
+		ExposedPorts map[string]struct{}
+		Volumes      map[string]struct{}
+		Labels       map[string]string
+		StopSignal   string
+		Healthcheck  *struct {
+			Test          []string
+			Interval      time.Duration
+			StartPeriod   time.Duration
+			StartInterval time.Duration
+		}
+	}
+}
+
+func TestImageAsDockerSeesIt(t *testing.T) {
+	img := synapseImage(t)
+	out, err := docker(t, "image", "inspect", img)
+	require.NoError(t, err, out)
+	var got []inspected
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.Len(t, got, 1)
+	c := got[0].Config
+
+	assert.Equal(t, "linux", got[0].Os)
+	assert.Equal(t, []string{"/start"}, c.Entrypoint)
+	assert.Equal(t, "/data", c.WorkingDir)
+	assert.Empty(t, c.User, "/start starts as root and drops to UID:GID itself")
+	assert.Equal(t, map[string]struct{}{"/data": {}}, c.Volumes)
+	assert.Equal(t, map[string]struct{}{"8008/tcp": {}, "8448/tcp": {}}, c.ExposedPorts)
+	assert.Contains(t, c.Env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+	require.NotNil(t, c.Healthcheck, "HEALTHCHECK")
+	assert.Equal(t, []string{"CMD", "/start", "health"}, c.Healthcheck.Test)
+	assert.LessOrEqual(t, c.Healthcheck.Interval, 10*time.Second, "a fresh container turns healthy within seconds, also on engines without start-interval")
+
+	l := c.Labels
+	assert.Regexp(t, `^\d+\.\d+\.\d+(rc\d+|~rc\d+)?$`, l["org.opencontainers.image.version"])
+	assert.True(t, strings.HasPrefix(l["dev.synapse-image.package-version"], l["org.opencontainers.image.version"]),
+		"package version %q starts with the upstream version %q", l["dev.synapse-image.package-version"], l["org.opencontainers.image.version"])
+	assert.Regexp(t, `^[0-9a-f]{40}(-dirty)?$`, l["org.opencontainers.image.revision"])
+	for _, k := range []string{"title", "source", "created", "licenses"} {
+		assert.NotEmpty(t, l["org.opencontainers.image."+k], "label org.opencontainers.image.%s", k)
+	}
+	_, err = time.Parse(time.RFC3339, l["org.opencontainers.image.created"])
+	assert.NoError(t, err, "created label")
+}
+
+// TestImageStartInterval reads the healthcheck's start interval from the
+// OCI layout the build wrote, when it is the image under test: Docker
+// before 25 does not show StartInterval in `docker image inspect`.
+func TestImageStartInterval(t *testing.T) {
+	img := synapseImage(t)
+	id, err := docker(t, "image", "inspect", "--format", "{{.Id}}", img)
+	require.NoError(t, err, id)
+	dir := filepath.Join("..", ".build", "synapse", "oci")
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Skipf("no OCI layout at %s: %v", dir, err)
+	}
+	m, err := idx.IndexManifest()
+	require.NoError(t, err)
+	require.Len(t, m.Manifests, 1)
+	oci, err := idx.Image(m.Manifests[0].Digest)
+	require.NoError(t, err)
+	name, err := oci.ConfigName()
+	require.NoError(t, err)
+	if name.String() != strings.TrimSpace(id) {
+		t.Skipf("%s holds another image (%s) than %s (%s)", dir, name, img, strings.TrimSpace(id))
+	}
+	raw, err := oci.RawConfigFile()
+	require.NoError(t, err)
+	var cfg struct {
+		Config struct {
+			Healthcheck struct{ StartInterval, StartPeriod time.Duration }
+		} `json:"config"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &cfg))
+	assert.Positive(t, cfg.Config.Healthcheck.StartInterval)
+	assert.LessOrEqual(t, cfg.Config.Healthcheck.StartInterval, 2*time.Second)
+	assert.Positive(t, cfg.Config.Healthcheck.StartPeriod)
+}
+
+func TestImageRuns(t *testing.T) {
+	img := synapseImage(t)
+	labels, err := docker(t, "image", "inspect", "--format", `{{index .Config.Labels "org.opencontainers.image.version"}}`, img)
+	require.NoError(t, err, labels)
+	version := strings.TrimSpace(labels)
+
+	tests := []struct {
+		name string
+		args []string
+		want *regexp.Regexp
+	}{
+		{"start help", []string{img, "help"}, regexp.MustCompile(`SYNAPSE_`)},
+		{"register_new_matrix_user on PATH", []string{"--entrypoint", "register_new_matrix_user", img, "--help"}, regexp.MustCompile(`(?i)usage: register_new_matrix_user`)},
+		{"synapse imports, at the labelled version", []string{"--entrypoint", "python3", img, "-c", "import synapse; print(synapse.__version__)"}, regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(version) + `$`)},
+		{"user synapse is 991:991", []string{"--entrypoint", "id", img, "synapse"}, regexp.MustCompile(`uid=991\(synapse\) gid=991\(synapse\)`)},
+		{"/data belongs to synapse", []string{"--entrypoint", "stat", img, "-c", "%u:%g %a", "/data"}, regexp.MustCompile(`^991:991 755`)},
+		{"jemalloc is there", []string{"--entrypoint", "sh", img, "-c", "ls /usr/lib/*/libjemalloc.so.2"}, regexp.MustCompile(`libjemalloc\.so\.2`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := docker(t, append([]string{"run", "--rm", "--network", "none"}, tt.args...)...)
+			require.NoError(t, err, out)
+			assert.Regexp(t, tt.want, out)
+		})
+	}
+}
