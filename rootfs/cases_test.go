@@ -1,0 +1,137 @@
+package rootfs_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/rootfs/internal/entrypoint"
+	"github.com/synapse-image/synapse-image/rootfs/internal/env"
+)
+
+// goldenCase is one environment whose config is kept as a golden file and
+// loaded by real Synapse in the acceptance test.
+type goldenCase struct {
+	name        string
+	mode        string // "run" or "generate"
+	env         map[string]string
+	appServices []string // files from testdata/appservices
+	ipv6        bool
+}
+
+// output is the config file the mode writes, relative to the data dir.
+func (c goldenCase) output() string {
+	if c.mode == "generate" {
+		return "homeserver.yaml"
+	}
+	return "generated/homeserver.yaml"
+}
+
+func (c goldenCase) golden() string {
+	return filepath.Join("testdata", "golden", c.name+".homeserver.yaml")
+}
+
+var goldenCases = []goldenCase{
+	{
+		name: "sqlite-minimal",
+		mode: "run",
+		env:  map[string]string{"SYNAPSE_SERVER_NAME": "example.com", "SYNAPSE_REPORT_STATS": "no"},
+	},
+	{
+		name: "postgres",
+		mode: "run",
+		env: map[string]string{
+			"SYNAPSE_SERVER_NAME": "matrix.example.org", "SYNAPSE_REPORT_STATS": "yes", "SYNAPSE_NO_TLS": "true",
+			"POSTGRES_PASSWORD": "pg-pass\"word: with # yaml", "POSTGRES_HOST": "postgres", "POSTGRES_USER": "synapse",
+			"POSTGRES_DB": "synapse_db", "POSTGRES_PORT": "5433", "POSTGRES_CP_MIN": "3", "POSTGRES_CP_MAX": "12",
+			"POSTGRES_WAIT_TIMEOUT": "0",
+		},
+		ipv6: true,
+	},
+	{
+		name: "everything",
+		mode: "run",
+		env: map[string]string{
+			"SYNAPSE_SERVER_NAME": "example.com", "SYNAPSE_REPORT_STATS": "yes",
+			"SYNAPSE_ENABLE_REGISTRATION": "yes", "SYNAPSE_RECAPTCHA_PUBLIC_KEY": "6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI",
+			"SYNAPSE_RECAPTCHA_PRIVATE_KEY": "6LeIxAcTAAAAAGG-vFI1TnRWxMZNFuojJ4WifJWe",
+			"SYNAPSE_ALLOW_GUEST": "on", "SYNAPSE_EVENT_CACHE_SIZE": "20k", "SYNAPSE_CACHE_FACTOR": "2",
+			"SYNAPSE_TURN_URIS": "turn:turn.example.com:3478?transport=udp, turns:turn.example.com:5349 ,stun:stun.example.com",
+			"SYNAPSE_TURN_SECRET": "turn-shared-secret",
+			"SYNAPSE_SMTP_HOST": "smtp.example.com", "SYNAPSE_SMTP_PORT": "587", "SYNAPSE_SMTP_USER": "synapse@example.com",
+			"SYNAPSE_SMTP_PASSWORD": "smtp-password", "SYNAPSE_SMTP_FROM": "Example Chat <chat@example.com>",
+			"SYNAPSE_PUBLIC_BASEURL": "https://matrix.example.com", "SYNAPSE_MAX_UPLOAD_SIZE": "100M",
+			"SYNAPSE_ENABLE_METRICS": "1", "SYNAPSE_LOG_LEVEL": "warning",
+		},
+		appServices: []string{"bridge-a.yaml", "bot-b.yml"},
+	},
+	{
+		name: "generate",
+		mode: "generate",
+		env:  map[string]string{"SYNAPSE_SERVER_NAME": "example.com", "SYNAPSE_REPORT_STATS": "no", "SYNAPSE_ENABLE_REGISTRATION": "1"},
+	},
+}
+
+// detRand is a deterministic random stream, so generated secrets are stable.
+type detRand struct {
+	n   uint64
+	buf []byte
+}
+
+func (r *detRand) Read(p []byte) (int, error) {
+	for i := range p {
+		if len(r.buf) == 0 {
+			s := sha256.Sum256([]byte(fmt.Sprint("golden", r.n)))
+			r.n++
+			r.buf = s[:]
+		}
+		p[i] = r.buf[0]
+		r.buf = r.buf[1:]
+	}
+	return len(p), nil
+}
+
+// runCase runs /start in-process for c with data dir dir; it returns stderr.
+func runCase(t testing.TB, c goldenCase, dir string) string {
+	t.Helper()
+	if len(c.appServices) > 0 {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "appservices"), 0o755))
+		for _, f := range c.appServices {
+			b, err := os.ReadFile(filepath.Join("testdata", "appservices", f))
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "appservices", f), b, 0o644))
+		}
+	}
+	vars := map[string]string{"SYNAPSE_DATA_DIR": dir, "UID": fmt.Sprint(os.Geteuid()), "GID": fmt.Sprint(os.Getegid())}
+	for k, v := range c.env {
+		vars[k] = v
+	}
+	var stdout, stderr bytes.Buffer
+	code := entrypoint.Main(context.Background(), entrypoint.System{
+		Env:      env.Map(vars),
+		Stdout:   &stdout,
+		Stderr:   &stderr,
+		Rand:     &detRand{},
+		Now:      func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },
+		Euid:     os.Geteuid(),
+		HasIPv6:  func() bool { return c.ipv6 },
+		Drop:     func(int, int) error { return nil },
+		Exec:     func(string, []string, []string) error { return nil },
+		LookPath: func(string) (string, error) { return "/usr/bin/python3", nil },
+	}, []string{c.mode})
+	require.Equal(t, entrypoint.ExitOK, code, stderr.String())
+	return stderr.String()
+}
+
+// asData rewrites the temporary data dir to /data, as in the image.
+func asData(b []byte, dir string) []byte {
+	return []byte(strings.ReplaceAll(string(b), dir, "/data"))
+}
