@@ -21,11 +21,15 @@ type Synapse struct {
 	Platform dagger.Platform
 }
 
+// New takes what every function builds from: the source, the wheels and the
+// platform.
 func New(
-	// The project's source tree: the builder, the recipes and the tests.
-	// It includes .git, from which the builder takes the revision (labels, sha- tag).
+	// The project's source tree: the builder, the recipes and the tests. It
+	// includes .git, from which the builder takes the revision (label, sha-
+	// tag) and SOURCE_DATE_EPOCH. Only untracked paths are left out, so the
+	// builder does not see the checkout as modified ("-dirty").
 	// +defaultPath="/"
-	// +ignore=[".build", "out", "ci", "synapse-image", "*.test", "*.prof"]
+	// +ignore=[".build", "out", "synapse-image", "*.test", "*.prof"]
 	source *dagger.Directory,
 	// Python wheels to install into the image (default: the source's wheels/ folder).
 	// +optional

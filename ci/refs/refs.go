@@ -7,6 +7,7 @@ package refs
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -44,6 +45,8 @@ func FromManifest(manifestJSON []byte) (Named, error) {
 	if len(n.Tags) == 0 {
 		return Named{}, fmt.Errorf("manifest.json of the image tarball: the image has no tags (RepoTags is empty)")
 	}
+	// The tarball lists them in no particular order; publish in a stable one.
+	sort.Strings(n.Tags)
 	return n, nil
 }
 

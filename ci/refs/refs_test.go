@@ -15,9 +15,9 @@ func TestFromManifest(t *testing.T) {
 		wantErr  string
 	}{
 		{
-			name:     "every tag of one image",
+			name:     "every tag of one image, sorted",
 			manifest: `[{"Config":"c","RepoTags":["synapse:v1.160.0","synapse:v1.160","synapse:latest","synapse:sha-abc1234"],"Layers":[]}]`,
-			want:     Named{Repository: "synapse", Tags: []string{"v1.160.0", "v1.160", "latest", "sha-abc1234"}},
+			want:     Named{Repository: "synapse", Tags: []string{"latest", "sha-abc1234", "v1.160", "v1.160.0"}},
 		},
 		{
 			name:     "repository with a registry port and a path",
