@@ -26,6 +26,8 @@ import (
 	"github.com/synapse-image/synapse-image/image/tags"
 )
 
+const userAgent = "synapse-image"
+
 // progressEvery is how often a running upload reports its progress.
 const progressEvery = 5 * time.Second
 
@@ -138,25 +140,29 @@ func Publish(ctx context.Context, img v1.Image, opt Options) ([]Result, error) {
 		base = remote.DefaultTransport
 	}
 	counter := &countingTransport{next: &plainHTTPGuard{next: base, allow: opt.Insecure}}
-	ropts := []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithTransport(counter),
-		remote.WithUserAgent("synapse-image"),
-	}
-	if opt.Auth != nil {
-		ropts = append(ropts, remote.WithAuth(opt.Auth))
-	} else {
+	auth := opt.Auth
+	if auth == nil {
 		kc := opt.Keychain
 		if kc == nil {
 			kc = authn.DefaultKeychain
 		}
-		ropts = append(ropts, remote.WithAuthFromKeychain(kc))
+		if auth, err = authn.Resolve(ctx, kc, repo); err != nil {
+			return nil, fmt.Errorf("credentials for %s from the Docker config: %w", repo.RegistryStr(), err)
+		}
+	}
+	ropts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithTransport(counter),
+		remote.WithUserAgent(userAgent),
+		remote.WithAuth(auth),
 	}
 
 	// Check every tag first: this is where credentials, reachability and
-	// --no-overwrite are proven before anything is written.
+	// --no-overwrite are proven before anything is written. (A tag could
+	// still move between this check and the push; registries offer no
+	// compare-and-swap for tags.)
 	start := time.Now()
-	puller, err := remote.NewPuller(ropts...)
+	reader, err := newTagReader(ctx, repo, auth, counter)
 	if err != nil {
 		return nil, explain(repo, err)
 	}
@@ -164,18 +170,18 @@ func Publish(ctx context.Context, img v1.Image, opt Options) ([]Result, error) {
 	var conflicts []Conflict
 	for i, ref := range refs {
 		results[i] = Result{Ref: ref, Digest: digest}
-		desc, err := puller.Head(ctx, ref)
+		current, found, err := reader.digest(ctx, ref)
 		switch {
-		case isNotFound(err):
-			results[i].Action = Pushed
 		case err != nil:
 			return nil, explain(repo, err)
-		case desc.Digest == digest:
+		case !found:
+			results[i].Action = Pushed
+		case current == digest:
 			results[i].Action = Unchanged
 		default:
 			results[i].Action = Moved
-			results[i].Previous = desc.Digest
-			conflicts = append(conflicts, Conflict{Tag: ref.TagStr(), Current: desc.Digest})
+			results[i].Previous = current
+			conflicts = append(conflicts, Conflict{Tag: ref.TagStr(), Current: current})
 		}
 	}
 	logf("checked the %d tag(s) in %s (%s)", len(refs), repo.Name(), since(start))

@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -334,8 +335,10 @@ func TestPublishUnreachable(t *testing.T) {
 // redirect sends every request, whatever its host, to the test registry over
 // plain HTTP, and fails HTTPS like a server without TLS would: the plain-HTTP
 // rules can be tested for any host name without sending it any traffic.
+// With tls set it plays a registry that speaks only HTTPS instead.
 type redirect struct {
 	target string
+	tls    bool
 	mu     sync.Mutex
 	hosts  []string
 }
@@ -344,13 +347,21 @@ func (r *redirect) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.mu.Lock()
 	r.hosts = append(r.hosts, req.URL.Scheme+"://"+req.URL.Host)
 	r.mu.Unlock()
-	if req.URL.Scheme == "https" {
+	switch {
+	case req.URL.Scheme == "https" && !r.tls:
 		return nil, &url.Error{Op: req.Method, URL: req.URL.String(), Err: errors.New("http: server gave HTTP response to HTTPS client")}
+	case req.URL.Scheme == "http" && r.tls:
+		return nil, &url.Error{Op: req.Method, URL: req.URL.String(), Err: errors.New("connection reset by peer")}
 	}
-	req = req.Clone(req.Context())
-	req.URL.Host = r.target
-	req.Host = r.target
-	return http.DefaultTransport.RoundTrip(req)
+	out := req.Clone(req.Context())
+	out.URL.Scheme = "http"
+	out.URL.Host = r.target
+	out.Host = r.target
+	resp, err := http.DefaultTransport.RoundTrip(out)
+	if resp != nil {
+		resp.Request = req // as if the server had answered at the address asked
+	}
+	return resp, err
 }
 
 func TestPublishPlainHTTPRules(t *testing.T) {
@@ -359,27 +370,35 @@ func TestPublishPlainHTTPRules(t *testing.T) {
 	tests := []struct {
 		registry string
 		insecure bool
+		tls      bool // the registry speaks HTTPS only
 		wantErr  string
 	}{
-		{"127.0.0.1:5000", false, ""},
-		{"127.0.0.2:5000", false, ""},
-		{"localhost:5000", false, ""},
-		{"[::1]:5000", false, ""},
-		{"10.1.2.3:5000", false, "plain HTTP to 10.1.2.3:5000 refused: only loopback registries may use it without --insecure"},
-		{"192.168.1.2:5000", false, "plain HTTP to 192.168.1.2:5000 refused"},
-		{"registry.example:5000", false, "speaks plain HTTP, not HTTPS: pass --insecure"},
-		{"foo.localhost:5000", false, "plain HTTP to foo.localhost:5000 refused"},
-		{"10.1.2.3:5000", true, ""},
-		{"registry.example:5000", true, ""},
+		{"127.0.0.1:5000", false, false, ""},
+		{"127.0.0.2:5000", false, false, ""},
+		{"localhost:5000", false, false, ""},
+		{"[::1]:5000", false, false, ""},
+		{"10.1.2.3:5000", false, false, "plain HTTP to 10.1.2.3:5000 refused: only loopback registries may use it without --insecure"},
+		{"192.168.1.2:5000", false, false, "plain HTTP to 192.168.1.2:5000 refused"},
+		{"registry.example:5000", false, false, "speaks plain HTTP, not HTTPS: pass --insecure"},
+		{"foo.localhost:5000", false, false, "plain HTTP to foo.localhost:5000 refused"},
+		{"10.1.2.3:5000", true, false, ""},
+		{"registry.example:5000", true, false, ""},
+		{"10.1.2.3:5000", false, true, ""},
+		{"registry.example:5000", false, true, ""},
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%s insecure=%v", tt.registry, tt.insecure), func(t *testing.T) {
-			rt := &redirect{target: reg.host}
+		t.Run(fmt.Sprintf("%s insecure=%v tls=%v", tt.registry, tt.insecure, tt.tls), func(t *testing.T) {
+			rt := &redirect{target: reg.host, tls: tt.tls}
 			o := Options{Registry: tt.registry, Repository: "synapse", Tags: []string{"latest"},
 				Insecure: tt.insecure, Keychain: anonymous, Transport: rt}
 			_, err := Publish(context.Background(), img, o)
 			if tt.wantErr == "" {
-				require.NoError(t, err)
+				require.NoError(t, err, "requests: %v", rt.hosts)
+				if tt.tls {
+					for _, h := range rt.hosts {
+						assert.True(t, strings.HasPrefix(h, "https://"), "a registry with TLS is spoken to over HTTPS: %s", h)
+					}
+				}
 				return
 			}
 			require.Error(t, err)
@@ -454,4 +473,62 @@ func TestPublishFailureHalfwaySaysWhatWasWritten(t *testing.T) {
 	assert.Contains(t, err.Error(), "rejected by policy")
 	assert.Contains(t, err.Error(), "(tags already written: v1.160.0, v1.160)")
 	assert.NotContains(t, err.Error(), "\n")
+}
+
+// hubLike puts the registry behind bearer tokens and, like Docker Hub,
+// answers 401 instead of 404 about a missing manifest to a token that may
+// only pull: a check with a pull-only token cannot tell a new repository
+// from refused credentials.
+func hubLike(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			scope := strings.Join(r.URL.Query()["scope"], ";")
+			fmt.Fprintf(w, `{"token": %q}`, base64.RawURLEncoding.EncodeToString([]byte(scope)))
+			return
+		}
+		scope := []byte{}
+		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			scope, _ = base64.RawURLEncoding.DecodeString(tok)
+		}
+		if len(scope) == 0 {
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="http://%s/token",service="test"`, r.Host))
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if strings.Contains(r.URL.Path, "/manifests/") && !strings.Contains(string(scope), "push") {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code == http.StatusNotFound {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func TestPublishNewRepositoryOnHubLikeRegistry(t *testing.T) {
+	reg := newTestRegistry(t, hubLike)
+	img := testImage(t, nil)
+	res, err := Publish(context.Background(), img, opts(reg, "v1.160.0", "latest"))
+	require.NoError(t, err)
+	assert.Equal(t, []Action{Pushed, Pushed}, []Action{res[0].Action, res[1].Action})
+
+	res, err = Publish(context.Background(), img, opts(reg, "v1.160.0", "v1.160"))
+	require.NoError(t, err)
+	assert.Equal(t, []Action{Unchanged, Pushed}, []Action{res[0].Action, res[1].Action})
+
+	// The pull-only check this guards against really fails here.
+	ref, err := name.NewTag(reg.host + "/publish-test/synapse:missing")
+	require.NoError(t, err)
+	_, err = remote.Head(ref)
+	var terr *transport.Error
+	require.ErrorAs(t, err, &terr)
+	assert.Equal(t, http.StatusUnauthorized, terr.StatusCode)
 }
