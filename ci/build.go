@@ -7,12 +7,16 @@ import (
 	"dagger/synapse/internal/dagger"
 )
 
-// Public images the module starts from. The builder needs Go and mmdebstrap;
+// The public image the builder runs in: it needs Go and mmdebstrap, and
 // trixie's mmdebstrap can bootstrap sid, where matrix-synapse lives.
+const goImage = "golang:1.26-trixie"
+
+// The project's image recipes, and where the builder works in its container.
 const (
-	goImage = "golang:1.26-trixie"
-	srcDir  = "/src"
-	outDir  = "/out"
+	synapseRecipe  = "image/synapse.yaml"
+	postgresRecipe = "image/postgres.yaml"
+	srcDir         = "/src"
+	tarball        = "/out/image.tar"
 )
 
 // Build builds the image with the project's own builder and returns it.
@@ -22,7 +26,12 @@ const (
 // build cache, apt's downloads and the builder's layer cache live in cache
 // volumes, so a rebuild with an unchanged recipe takes seconds.
 func (m *Synapse) Build(ctx context.Context) (*dagger.Container, error) {
-	builder, platform, err := m.builtImage(ctx)
+	return m.image(ctx, synapseRecipe)
+}
+
+// image builds a recipe and returns the image, loaded into the engine.
+func (m *Synapse) image(ctx context.Context, recipe string) (*dagger.Container, error) {
+	builder, platform, err := m.builder(ctx, recipe)
 	if err != nil {
 		return nil, err
 	}
@@ -32,26 +41,26 @@ func (m *Synapse) Build(ctx context.Context) (*dagger.Container, error) {
 // imported is the image the builder wrote, loaded into the engine.
 func imported(builder *dagger.Container, platform dagger.Platform) *dagger.Container {
 	return dag.Container(dagger.ContainerOpts{Platform: platform}).
-		Import(builder.File(outDir + "/image.tar"))
+		Import(builder.File(tarball))
 }
 
-// builtImage returns the builder container after it has built the image into
-// /out (image.tar and the OCI layout oci/), and the platform it built for.
-func (m *Synapse) builtImage(ctx context.Context) (*dagger.Container, dagger.Platform, error) {
+// builder returns the builder container after it has built recipe into the
+// docker-load tarball /out/image.tar, and the platform it built for.
+func (m *Synapse) builder(ctx context.Context, recipe string) (*dagger.Container, dagger.Platform, error) {
 	platform, err := m.platform(ctx)
 	if err != nil {
 		return nil, "", err
 	}
 	args := []string{"go", "run", ".", "build",
-		"--tarball", outDir + "/image.tar",
-		"--oci", outDir + "/oci",
+		"--recipe", recipe,
+		"--tarball", tarball,
 		"--platform", string(platform),
 		"--cache-dir", "/cache/builder",
 	}
 	ctr := m.withSource(mmdebstrapContainer()).
 		WithMountedCache("/cache/builder", dag.CacheVolume("synapse-builder"),
 			dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked})
-	if m.Wheels != nil {
+	if m.Wheels != nil && recipe == synapseRecipe {
 		ctr = ctr.WithMountedDirectory("/wheels", m.Wheels)
 		args = append(args, "--wheels", "/wheels")
 	}

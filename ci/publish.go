@@ -34,11 +34,11 @@ func (m *Synapse) Publish(
 	if (username == "") != (password == nil) {
 		return nil, fmt.Errorf("registry credentials: give both username and password, or neither")
 	}
-	builder, platform, err := m.builtImage(ctx)
+	builder, platform, err := m.builder(ctx, synapseRecipe)
 	if err != nil {
 		return nil, err
 	}
-	manifest, err := builder.WithExec([]string{"tar", "-xOf", outDir + "/image.tar", "manifest.json"}).Stdout(ctx)
+	manifest, err := builder.WithExec([]string{"tar", "-xOf", tarball, "manifest.json"}).Stdout(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the image tarball's manifest.json: %w", err)
 	}

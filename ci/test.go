@@ -8,16 +8,16 @@ import (
 
 // The end-to-end test's fixed settings. The secrets are test-only values.
 const (
-	postgresImage = "postgres:17-alpine"
-	testServer    = "synapse.test"
-	testDatabase  = "synapse"
-	testDBUser    = "synapse"
+	testServer   = "synapse.test"
+	testDatabase = "synapse"
+	testDBUser   = "synapse"
 )
 
 // Test runs the end-to-end suite against the built image, backed by PostgreSQL.
 //
-// PostgreSQL and Synapse run as services (host names db and synapse); the
-// suite's TestRemoteHomeserver drives Synapse over HTTP with a Matrix client:
+// PostgreSQL (the project's own image/postgres.yaml, built like the Synapse
+// image, as the local suite uses it) and Synapse run as services (host names
+// db and synapse); the suite's TestRemoteHomeserver drives Synapse over HTTP with a Matrix client:
 // registration with the shared secret, login, rooms, messages, sync, media.
 // Returns the output of go test.
 func (m *Synapse) Test(ctx context.Context) (string, error) {
@@ -25,11 +25,15 @@ func (m *Synapse) Test(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	db, err := m.image(ctx, postgresRecipe)
+	if err != nil {
+		return "", err
+	}
 	dbPassword := dag.SetSecret("synapse-test-postgres-password", "synapse-test-postgres")
 	sharedSecret := dag.SetSecret("synapse-test-registration-shared-secret", "synapse-test-registration")
 
 	homeserver := image.
-		WithServiceBinding("db", postgres(dbPassword)).
+		WithServiceBinding("db", postgres(db, dbPassword)).
 		With(func(c *dagger.Container) *dagger.Container { return withServerSettings(c, testServer, "no") }).
 		WithEnvVariable("SYNAPSE_NO_TLS", "1").
 		WithSecretVariable("SYNAPSE_REGISTRATION_SHARED_SECRET", sharedSecret).
@@ -53,9 +57,8 @@ func (m *Synapse) Test(ctx context.Context) (string, error) {
 
 // postgres is a PostgreSQL service set up the way Synapse requires: UTF8
 // with C collation and ctype.
-func postgres(password *dagger.Secret) *dagger.Service {
-	return dag.Container().
-		From(postgresImage).
+func postgres(image *dagger.Container, password *dagger.Secret) *dagger.Service {
+	return image.
 		WithEnvVariable("POSTGRES_USER", testDBUser).
 		WithSecretVariable("POSTGRES_PASSWORD", password).
 		WithEnvVariable("POSTGRES_DB", testDatabase).
