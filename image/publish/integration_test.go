@@ -19,6 +19,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -129,13 +130,25 @@ func TestPublishToRegistry(t *testing.T) {
 	_, err = remote.Head(newTag)
 	assert.True(t, isNotFound(err), "the new tag must not exist after a refused push: %v", err)
 
+	// Read the image back from the registry and check every blob: Docker
+	// below skips layers it already has (from `build --load`), this does not.
+	start = time.Now()
+	pulledRef, err := name.NewTag(reg + "/" + repo + ":" + tagList[0])
+	require.NoError(t, err)
+	pulled, err := remote.Image(pulledRef, remote.WithContext(ctx))
+	require.NoError(t, err)
+	require.NoError(t, validate.Image(pulled), "the image as the registry serves it")
+	t.Logf("read back and validated every blob of %s (%s)", pulledRef, time.Since(start).Round(time.Millisecond))
+
 	// Pull every tag with Docker: the digest it reports is the one pushed.
 	for _, tag := range tagList {
 		ref := reg + "/" + repo + ":" + tag
 		t.Cleanup(func() { _ = exec.Command("docker", "rmi", ref).Run() })
+		start := time.Now()
 		docker(t, ctx, "pull", "--quiet", ref)
 		digests := docker(t, ctx, "image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}", ref)
 		assert.Contains(t, strings.Fields(digests), reg+"/"+repo+"@"+want.String(), "docker pull %s", ref)
+		t.Logf("docker pull %s: %s (%s)", ref, strings.Join(strings.Fields(digests), " "), time.Since(start).Round(time.Millisecond))
 	}
 
 	// Run what was pulled: the image's own usage text.
@@ -150,6 +163,7 @@ func TestPublishToRegistry(t *testing.T) {
 	name := "publish-e2e-" + hex.EncodeToString(suffix)
 	out := docker(t, ctx, "run", "--rm", "--name", name, ref, "help")
 	assert.Contains(t, out, "SYNAPSE_SERVER_NAME")
+	t.Logf("docker run --rm %s help: %d lines of usage", ref, strings.Count(out, "\n"))
 }
 
 // builtImage is the image the builder wrote to .build/synapse/oci, or else
