@@ -106,8 +106,8 @@ func (e *ConflictError) Error() string {
 	for i, c := range e.Conflicts {
 		parts[i] = fmt.Sprintf("%s → %s", c.Tag, c.Current)
 	}
-	return fmt.Sprintf("--no-overwrite: in %s, %s already point at another image than %s; nothing was pushed",
-		e.Repository, strings.Join(parts, ", "), e.Image)
+	return fmt.Sprintf("--no-overwrite: %d tag(s) in %s point at another image than %s (%s); nothing was pushed",
+		len(e.Conflicts), e.Repository, e.Image, strings.Join(parts, ", "))
 }
 
 // Publish points every tag in opt.Tags at img in opt.Registry/opt.Repository,
@@ -162,27 +162,9 @@ func Publish(ctx context.Context, img v1.Image, opt Options) ([]Result, error) {
 	// still move between this check and the push; registries offer no
 	// compare-and-swap for tags.)
 	start := time.Now()
-	reader, err := newTagReader(ctx, repo, auth, counter)
+	results, conflicts, err := checkTags(ctx, repo, refs, digest, auth, counter)
 	if err != nil {
-		return nil, explain(repo, err)
-	}
-	results := make([]Result, len(refs))
-	var conflicts []Conflict
-	for i, ref := range refs {
-		results[i] = Result{Ref: ref, Digest: digest}
-		current, found, err := reader.digest(ctx, ref)
-		switch {
-		case err != nil:
-			return nil, explain(repo, err)
-		case !found:
-			results[i].Action = Pushed
-		case current == digest:
-			results[i].Action = Unchanged
-		default:
-			results[i].Action = Moved
-			results[i].Previous = current
-			conflicts = append(conflicts, Conflict{Tag: ref.TagStr(), Current: current})
-		}
+		return nil, err
 	}
 	logf("checked the %d tag(s) in %s (%s)", len(refs), repo.Name(), since(start))
 	if opt.NoOverwrite && len(conflicts) > 0 {
@@ -240,6 +222,34 @@ func Publish(ctx context.Context, img v1.Image, opt Options) ([]Result, error) {
 	logf("pushed %s: %d of %d blobs uploaded (%s), %d tag(s) written (%s)",
 		digest, up, len(sizes), humanBytes(upBytes), len(todo), since(start))
 	return results, nil
+}
+
+// checkTags reads where each tag points now and says what publishing digest
+// would do to it; conflicts are the tags that point at other images.
+func checkTags(ctx context.Context, repo name.Repository, refs []name.Tag, digest v1.Hash, auth authn.Authenticator, rt http.RoundTripper) ([]Result, []Conflict, error) {
+	reader, err := newTagReader(ctx, repo, auth, rt)
+	if err != nil {
+		return nil, nil, explain(repo, err)
+	}
+	results := make([]Result, len(refs))
+	var conflicts []Conflict
+	for i, ref := range refs {
+		results[i] = Result{Ref: ref, Digest: digest}
+		current, found, err := reader.digest(ctx, ref)
+		switch {
+		case err != nil:
+			return nil, nil, explain(repo, err)
+		case !found:
+			results[i].Action = Pushed
+		case current == digest:
+			results[i].Action = Unchanged
+		default:
+			results[i].Action = Moved
+			results[i].Previous = current
+			conflicts = append(conflicts, Conflict{Tag: ref.TagStr(), Current: current})
+		}
+	}
+	return results, conflicts, nil
 }
 
 // reportProgress logs the bytes sent every progressEvery until stopped:
