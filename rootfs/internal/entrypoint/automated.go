@@ -251,7 +251,7 @@ func (s *starter) fixOwnership(c env.Common) error {
 		if err != nil {
 			return err
 		}
-		s.logf("changed owner of %d entries in %s", n, time.Since(start).Round(time.Millisecond))
+		s.logf("changed owner of %d entries in %s", n, time.Since(start).Round(time.Microsecond))
 	}
 	return nil
 }
