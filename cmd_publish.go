@@ -102,6 +102,9 @@ func (c publishCommand) run(ctx context.Context, args []string, stdout, stderr i
 			fmt.Fprintf(stderr, "note: no sha tag: image label %s: %v\n", publish.LabelRevision, err)
 		}
 	}
+	if strings.HasSuffix(info.Revision, "-dirty") {
+		fmt.Fprintf(stderr, "warning: the image was built from a tree with uncommitted changes (revision %s)\n", info.Revision)
+	}
 	repo := *repository
 	if repo == "" {
 		repo = "synapse"

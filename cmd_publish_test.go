@@ -29,7 +29,7 @@ const publishTestRev = "0123abcdef0123abcdef0123abcdef0123abcdef"
 
 // publishFixture is an OCI layout as the builder writes it and an in-process
 // registry that only lets user:secret in when auth is set.
-func publishFixture(t *testing.T, auth bool) (dir, host string, img v1.Image) {
+func publishFixture(t *testing.T, auth bool, revision string) (dir, host string, img v1.Image) {
 	t.Helper()
 	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no credentials from this machine
 	img, err := random.Image(256, 2)
@@ -37,7 +37,7 @@ func publishFixture(t *testing.T, auth bool) (dir, host string, img v1.Image) {
 	img, err = mutate.Config(img, v1.Config{Labels: map[string]string{
 		"org.opencontainers.image.version":  "1.160.0",
 		"dev.synapse-image.package-version": "1.160.0-1",
-		"org.opencontainers.image.revision": publishTestRev,
+		"org.opencontainers.image.revision": revision,
 		"org.opencontainers.image.title":    "publish-test",
 	}})
 	require.NoError(t, err)
@@ -88,7 +88,7 @@ func tagDigest(t *testing.T, ref string) string {
 }
 
 func TestPublishCommand(t *testing.T) {
-	dir, host, img := publishFixture(t, false)
+	dir, host, img := publishFixture(t, false, publishTestRev)
 	d, err := img.Digest()
 	require.NoError(t, err)
 
@@ -115,6 +115,8 @@ func TestPublishCommand(t *testing.T) {
 	assert.Equal(t, d.String(), tagDigest(t, host+"/publish-test:sha-0123abc"))
 	assert.Empty(t, tagDigest(t, host+"/publish-test:latest"), "--no-latest")
 
+	assert.NotContains(t, errOut, "uncommitted changes")
+
 	// --tag replaces the computed tags; --repository names another repository.
 	out, _, err = runPublishTest(t, publishCommand{}, "--registry", host, "--from", dir, "--repository", "publish-test/other", "--tag", "edge", "--tag", "v1.160.0")
 	require.NoError(t, err)
@@ -127,8 +129,30 @@ func TestPublishCommand(t *testing.T) {
 	assert.Equal(t, 3, strings.Count(out, "(unchanged)"), out)
 }
 
+func TestPublishCommandRevisionNotes(t *testing.T) {
+	tests := []struct {
+		revision, wantTag, wantNote string
+	}{
+		{publishTestRev + "-dirty", ":sha-0123abc-dirty ", "warning: the image was built from a tree with uncommitted changes"},
+		{"", ":latest ", "note: no sha tag: image label org.opencontainers.image.revision"},
+		{"unknown", ":latest ", `note: no sha tag: image label org.opencontainers.image.revision: revision "unknown"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.revision, func(t *testing.T) {
+			dir, host, _ := publishFixture(t, false, tt.revision)
+			out, errOut, err := runPublishTest(t, publishCommand{}, "--registry", host, "--from", dir, "--dry-run")
+			require.NoError(t, err)
+			assert.Contains(t, out, tt.wantTag)
+			assert.Contains(t, errOut, tt.wantNote)
+			if tt.revision == "" || tt.revision == "unknown" {
+				assert.NotContains(t, out, ":sha-")
+			}
+		})
+	}
+}
+
 func TestPublishCommandCredentials(t *testing.T) {
-	dir, host, _ := publishFixture(t, true)
+	dir, host, _ := publishFixture(t, true, publishTestRev)
 	pwFile := filepath.Join(t.TempDir(), "password")
 	require.NoError(t, os.WriteFile(pwFile, []byte("secret\n"), 0o600))
 	env := func(vars map[string]string) func(string) string {
@@ -162,7 +186,7 @@ func TestPublishCommandCredentials(t *testing.T) {
 }
 
 func TestPublishCommandRejects(t *testing.T) {
-	dir, host, _ := publishFixture(t, false)
+	dir, host, _ := publishFixture(t, false, publishTestRev)
 	pwFile := filepath.Join(t.TempDir(), "empty")
 	require.NoError(t, os.WriteFile(pwFile, []byte("\n"), 0o600))
 	tests := []struct {
