@@ -99,18 +99,6 @@ func Run(t testing.TB, opts Options) *Container {
 	return c
 }
 
-// Adopt wraps a container started by someone else (docker-compose) so that
-// its logs are printed when the test fails; it is not removed.
-func Adopt(t testing.TB, name string) *Container {
-	c := &Container{t: t, Name: name, logLines: 200}
-	t.Cleanup(func() {
-		if t.Failed() {
-			c.PrintLogs()
-		}
-	})
-	return c
-}
-
 func (c *Container) remove() {
 	if c.t.Failed() {
 		c.PrintLogs()

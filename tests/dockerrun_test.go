@@ -1,0 +1,135 @@
+package tests
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/tests/internal/dockertest"
+)
+
+// Scenario 1: docker run with the mandatory variables and a host folder on
+// /data, SQLite.
+func TestDockerRunSQLite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const server = "sqlite.e2e.test"
+	data := dockertest.HostDir(t, synapseImage(t))
+	s := runSynapse(t, server, data, dockertest.Options{Env: baseEnv(server)})
+
+	hs := s.homeserver(t)
+	hs.Run(ctx, t)
+
+	assert.FileExists(t, filepath.Join(data, "homeserver.db"), "SQLite database in /data")
+	assert.FileExists(t, filepath.Join(data, server+".signing.key"))
+	assert.Positive(t, countFiles(t, filepath.Join(data, "media")), "the uploaded file lands under /data/media")
+	wrong, err := dockertest.Owners(data, synapseUID, synapseUID)
+	require.NoError(t, err)
+	assert.Empty(t, wrong, "everything in /data belongs to %d:%d", synapseUID, synapseUID)
+}
+
+// Scenario 4: a new container (by default of the same image; set
+// E2E_UPGRADE_FROM_IMAGE to start from an older one) on the same /data keeps
+// access tokens, messages, media, secrets and keys.
+func TestSQLiteUpgradePath(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const server = "upgrade.e2e.test"
+	image := synapseImage(t)
+	from := envOr("E2E_UPGRADE_FROM_IMAGE", image)
+	if from != image {
+		dockertest.RequireImage(t, from, "E2E_UPGRADE_FROM_IMAGE")
+	}
+	data := dockertest.HostDir(t, image)
+
+	old := runSynapse(t, server, data, dockertest.Options{Image: from, Env: baseEnv(server)})
+	hs := old.homeserver(t)
+	res := hs.Run(ctx, t)
+	keys := []string{".signing.key", ".registration.key", ".macaroon.key", ".form.key"}
+	before := map[string]string{}
+	for _, k := range keys {
+		before[k] = old.readData(t, server+k)
+	}
+	_, err := old.Stop(ctx)
+	require.NoError(t, err)
+
+	s := runSynapse(t, server, data, dockertest.Options{Image: image, Env: baseEnv(server)})
+	for _, k := range keys {
+		assert.Equal(t, before[k], s.readData(t, server+k), "%s%s must survive a new container", server, k)
+	}
+	hs = s.homeserver(t)
+	hs.Verify(ctx, t, res)
+}
+
+// Scenario 12a: --user 1000:1000 with a /data the user can write.
+func TestRunAsOtherUser(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const server = "user.e2e.test"
+	data := dockertest.HostDir(t, synapseImage(t))
+	require.NoError(t, os.Chown(data, 1000, 1000))
+
+	s := runSynapse(t, server, data, dockertest.Options{Env: baseEnv(server), User: "1000:1000"})
+	hs := s.homeserver(t)
+	hs.Run(ctx, t)
+	wrong, err := dockertest.Owners(data, 1000, 1000)
+	require.NoError(t, err)
+	assert.Empty(t, wrong, "with --user 1000:1000 everything in /data belongs to 1000:1000")
+}
+
+// Scenario 12b: --read-only with a volume on /data.
+func TestReadOnlyRootFS(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const server = "readonly.e2e.test"
+	vol := dockertest.Volume(t)
+	s := runSynapse(t, server, "", dockertest.Options{
+		Env:      baseEnv(server),
+		Mounts:   []string{vol + ":/data"},
+		ReadOnly: true,
+	})
+	hs := s.homeserver(t)
+	hs.Run(ctx, t)
+}
+
+// Scenario 13: docker stop ends Synapse cleanly, well before Docker's
+// SIGKILL after 10 s.
+func TestStopIsClean(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const server = "stop.e2e.test"
+	s := runSynapse(t, server, "", dockertest.Options{Env: baseEnv(server)})
+	s.homeserver(t).Basics(ctx, t)
+
+	took, err := s.Stop(ctx)
+	require.NoError(t, err)
+	t.Logf("docker stop took %s", took.Round(10*time.Millisecond))
+	st, err := s.State(ctx)
+	require.NoError(t, err)
+	assert.NotEqual(t, 137, st.ExitCode, "Synapse was SIGKILLed: it did not end on SIGTERM within Docker's 10 s")
+	assert.Equal(t, 0, st.ExitCode, "exit status after docker stop")
+	assert.False(t, st.OOMKilled)
+}
+
+// countFiles counts regular files under dir.
+func countFiles(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			n++
+		}
+		return nil
+	})
+	require.NoError(t, err, "walk %s", dir)
+	return n
+}

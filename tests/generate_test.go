@@ -1,0 +1,82 @@
+package tests
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/synapse-image/synapse-image/tests/internal/dockertest"
+	"github.com/synapse-image/synapse-image/tests/internal/matrixflow"
+)
+
+// runToExit runs the image with args to completion and returns its exit
+// status, stdout and stderr.
+func runToExit(t *testing.T, opts dockertest.Options) (int, string, string) {
+	t.Helper()
+	ctx := context.Background()
+	c := dockertest.Run(t, opts)
+	code, err := c.Wait(ctx)
+	require.NoError(t, err)
+	stdout, stderr, err := c.Logs(ctx)
+	require.NoError(t, err)
+	return code, stdout, stderr
+}
+
+// Scenario 10: generate a config, then run with SYNAPSE_CONFIG_PATH (manual
+// mode).
+func TestGenerateThenManualMode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const server = "manual.e2e.test"
+	image := synapseImage(t)
+	data := dockertest.HostDir(t, image)
+	gen := dockertest.Options{Image: image, Env: baseEnv(server), Mounts: []string{data + ":/data"}, Args: []string{"generate"}}
+
+	code, _, stderr := runToExit(t, gen)
+	require.Equal(t, 0, code, "generate: %s", stderr)
+	config := filepath.Join(data, "homeserver.yaml")
+	first, err := os.ReadFile(config)
+	require.NoError(t, err, "generate writes /data/homeserver.yaml")
+	var cfg map[string]any
+	require.NoError(t, yaml.Unmarshal(first, &cfg), "the generated homeserver.yaml is YAML")
+	assert.Equal(t, server, cfg["server_name"])
+	assert.Contains(t, string(first), "#", "the generated config is commented")
+
+	// A second generate never overwrites the file.
+	code, _, stderr = runToExit(t, gen)
+	require.Equal(t, 0, code, "second generate: %s", stderr)
+	again, err := os.ReadFile(config)
+	require.NoError(t, err)
+	assert.Equal(t, string(first), string(again), "generate must not overwrite an existing homeserver.yaml")
+
+	s := runSynapse(t, server, data, dockertest.Options{
+		Image: image,
+		Env:   map[string]string{"SYNAPSE_CONFIG_PATH": "/data/homeserver.yaml"},
+	})
+	hs := matrixflow.Homeserver{URL: s.URL("http", "8008"), ServerName: server, SharedSecret: sharedSecret(t, cfg, data)}
+	hs.Run(ctx, t)
+	after, err := os.ReadFile(config)
+	require.NoError(t, err)
+	assert.Equal(t, string(first), string(after), "manual mode never edits the config")
+}
+
+// sharedSecret finds the registration shared secret of a generated config:
+// inline, or in the file registration_shared_secret_path names (a /data path).
+func sharedSecret(t *testing.T, cfg map[string]any, data string) string {
+	t.Helper()
+	if s, ok := cfg["registration_shared_secret"].(string); ok && s != "" {
+		return s
+	}
+	p, ok := cfg["registration_shared_secret_path"].(string)
+	require.True(t, ok, "the generated config has neither registration_shared_secret nor registration_shared_secret_path")
+	require.True(t, strings.HasPrefix(p, "/data/"), "registration_shared_secret_path %q is outside /data", p)
+	b, err := os.ReadFile(filepath.Join(data, strings.TrimPrefix(p, "/data/")))
+	require.NoError(t, err)
+	return strings.TrimRight(string(b), "\r\n")
+}

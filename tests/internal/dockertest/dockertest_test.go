@@ -1,0 +1,87 @@
+package dockertest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRunArgs(t *testing.T) {
+	for name, tc := range map[string]struct {
+		opts Options
+		want string
+	}{
+		"minimal": {Options{Image: "img"}, "run --detach --name n --label e2e=1 img"},
+		"everything": {
+			Options{
+				Image: "img", Env: map[string]string{"B": "2", "A": "1 with space"},
+				Mounts: []string{"/h:/data"}, Ports: []string{"8008", "8448/tcp"},
+				Network: "net", Aliases: []string{"db"}, User: "1000:1000",
+				ReadOnly: true, Tmpfs: []string{"/tmp"}, Args: []string{"generate"},
+			},
+			"run --detach --name n --label e2e=1 --env A=1 with space --env B=2 --volume /h:/data " +
+				"--publish 127.0.0.1::8008 --publish 127.0.0.1::8448/tcp --network net --network-alias db " +
+				"--user 1000:1000 --read-only --tmpfs /tmp img generate",
+		},
+	} {
+		assert.Equal(t, tc.want, strings.Join(tc.opts.runArgs("n"), " "), name)
+	}
+}
+
+func TestUniqueName(t *testing.T) {
+	a, b := UniqueName("c"), UniqueName("c")
+	assert.True(t, strings.HasPrefix(a, "e2e-c-"), a)
+	assert.NotEqual(t, a, b)
+}
+
+func TestSnapshotDiff(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+	}
+	write("a.txt", "one")
+	write("sub/b.txt", "two")
+	before, err := Snapshot(dir)
+	require.NoError(t, err)
+
+	same, err := Snapshot(dir)
+	require.NoError(t, err)
+	assert.Empty(t, DiffSnapshots(before, same), "nothing changed")
+
+	write("a.txt", "ONE")
+	write("sub/c.txt", "new")
+	require.NoError(t, os.Remove(filepath.Join(dir, "sub/b.txt")))
+	require.NoError(t, os.Chmod(filepath.Join(dir, "sub"), 0o700))
+	after, err := Snapshot(dir)
+	require.NoError(t, err)
+	diff := strings.Split(DiffSnapshots(before, after), "\n")
+	require.Len(t, diff, 4, "%q", diff)
+	assert.True(t, strings.HasPrefix(diff[0], "changed a.txt: "), diff[0])
+	assert.True(t, strings.HasPrefix(diff[1], "changed sub: drwxr-xr-x"), diff[1])
+	assert.True(t, strings.HasPrefix(diff[2], "created sub/c.txt: "), diff[2])
+	assert.Equal(t, "removed sub/b.txt", diff[3])
+}
+
+func TestOwners(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), nil, 0o644))
+	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
+	wrong, err := Owners(dir, uid, gid)
+	require.NoError(t, err)
+	assert.Empty(t, wrong)
+	wrong, err = Owners(dir, uid+1, gid)
+	require.NoError(t, err)
+	assert.Len(t, wrong, 2, "the folder and its file")
+}
+
+func TestRequired(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "0": false, "1": true, "true": true, "YES": true, "no": false} {
+		t.Setenv(RequiredEnv, v)
+		assert.Equal(t, want, Required(), "%s=%q", RequiredEnv, v)
+	}
+}
