@@ -10,6 +10,7 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -31,6 +32,30 @@ const (
 	synapseUID = 991
 )
 
+// engineErr says why the Docker engine cannot be used (nil: it can); found
+// once by TestMain, so that a machine without Docker gets one clear message.
+var engineErr error
+
+func TestMain(m *testing.M) {
+	engineErr = dockertest.EngineAvailable(context.Background())
+	if engineErr != nil {
+		verdict := "the Docker scenarios skip"
+		if dockertest.Required() {
+			verdict = "E2E_REQUIRED=1: the Docker scenarios fail"
+		}
+		fmt.Fprintf(os.Stderr, "end-to-end suite: no Docker engine (%v): %s\n", engineErr, verdict)
+	}
+	os.Exit(m.Run())
+}
+
+// requireEngine skips (or with E2E_REQUIRED=1 fails) a test that needs Docker.
+func requireEngine(t *testing.T) {
+	t.Helper()
+	if engineErr != nil {
+		dockertest.Unavailable(t, "no Docker engine: "+engineErr.Error())
+	}
+}
+
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
 		return v
@@ -42,6 +67,7 @@ func envOr(key, def string) string {
 // E2E_REQUIRED=1) when it is not in the engine.
 func synapseImage(t *testing.T) string {
 	t.Helper()
+	requireEngine(t)
 	img := envOr("SYNAPSE_IMAGE", "synapse:latest")
 	dockertest.RequireImage(t, img, "build it with `go run . build --load`, or set SYNAPSE_IMAGE")
 	return img
@@ -50,6 +76,7 @@ func synapseImage(t *testing.T) string {
 // postgresImage returns the PostgreSQL image, likewise.
 func postgresImage(t *testing.T) string {
 	t.Helper()
+	requireEngine(t)
 	img := envOr("POSTGRES_IMAGE", "synapse-postgres:latest")
 	dockertest.RequireImage(t, img, "build it with `go run . build --recipe image/postgres.yaml --load`, or set POSTGRES_IMAGE")
 	return img

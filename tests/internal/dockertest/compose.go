@@ -78,5 +78,6 @@ func (c *Compose) Container(ctx context.Context, service string) *Container {
 	if id == "" || strings.Contains(id, "\n") {
 		c.t.Fatalf("compose service %s: want one container, got %q", service, id)
 	}
-	return &Container{t: c.t, Name: id, logLines: 200}
+	name := strings.TrimPrefix(must(c.t, ctx, "inspect", "--format", "{{.Name}}", id), "/")
+	return &Container{t: c.t, Name: name, logLines: 200}
 }

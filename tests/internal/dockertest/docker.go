@@ -119,10 +119,9 @@ func EngineAvailable(ctx context.Context) error {
 }
 
 // RequireImage skips (or with E2E_REQUIRED fails) the test when ref is not in
-// the local engine; hint says how to get it.
+// the local engine; hint says how to get it. Check the engine first.
 func RequireImage(t testing.TB, ref, hint string) {
 	t.Helper()
-	RequireEngine(t)
 	if _, err := Docker(context.Background(), "image", "inspect", "--format", "{{.Id}}", ref); err != nil {
 		Unavailable(t, fmt.Sprintf("image %s is not in the local Docker engine (%s)", ref, hint))
 	}
