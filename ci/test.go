@@ -17,9 +17,9 @@ const (
 //
 // PostgreSQL (the project's own image/postgres.yaml, built like the Synapse
 // image, as the local suite uses it) and Synapse run as services (host names
-// db and synapse); the suite's TestRemoteHomeserver drives Synapse over HTTP with a Matrix client:
-// registration with the shared secret, login, rooms, messages, sync, media.
-// Returns the output of go test.
+// db and synapse); the suite's TestRemoteHomeserver drives Synapse over HTTP
+// with a Matrix client: registration with the shared secret, login, rooms,
+// messages, sync, media. Returns the output of go test.
 func (m *Synapse) Test(ctx context.Context) (string, error) {
 	image, err := m.Build(ctx)
 	if err != nil {

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Checks that the committed Go bindings of the Dagger module (ci/) are what
 # the engine's code generator makes from the module's source today: it
-# regenerates them into a temporary copy of the module and compares.
-# The working tree is never written to.
+# regenerates them into a temporary copy of the module and compares. Then it
+# checks the module's API (ci/contract/testdata/api.golden) with the same
+# generator. The working tree is never written to (except with UPDATE_API=1).
 #
 # usage: scripts/check-dagger-bindings.sh
 # env:   DAGGER_REGEN - the generator script
 #                       (default: ../shared/tools/dagger-codegen/regen.sh beside the repository)
+#        UPDATE_API=1 - rewrite ci/contract/testdata/api.golden
 # The first run on a machine builds the generator: about 2.5 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,3 +58,17 @@ if [ "$status" -ne 0 ]; then
   exit 1
 fi
 echo "Dagger bindings are up to date"
+
+# With the generator at hand, also check the module's API as an engine
+# registers it (what `dagger call --help` shows) against
+# ci/contract/testdata/api.golden. UPDATE_API=1 rewrites the golden file.
+work=${DAGGER_CODEGEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dagger-codegen-${DAGGER_VERSION:-v0.21.8}}
+update=()
+[ "${UPDATE_API:-}" = 1 ] && update=(-update)
+if ! (cd ci && DAGGER_CODEGEN="$work/bin/codegen" DAGGER_SCHEMA_JSON="$work/module-schema.json" \
+      go test -count=1 -tags dagger_codegen -run TestModuleAPI ./contract/ "${update[@]}"); then
+  echo "check-dagger-bindings: the module's API differs from ci/contract/testdata/api.golden;" \
+    "if that is intended, run UPDATE_API=1 scripts/check-dagger-bindings.sh and review the diff" >&2
+  exit 1
+fi
+echo "Dagger module API matches ci/contract/testdata/api.golden"

@@ -20,7 +20,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"dagger/synapse/enginefake"
@@ -177,15 +176,8 @@ func TestFunctions(t *testing.T) {
 	}
 	for _, c := range calls {
 		t.Run(c.name, func(t *testing.T) {
-			got := record(t, c)
-			golden := filepath.Join("testdata", c.name+".golden")
-			if *update {
-				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
-				return
-			}
-			want, err := os.ReadFile(golden)
-			require.NoError(t, err, "golden file missing: run go test ./contract/ -update and review the diff")
-			assert.Equal(t, string(want), got, "the module asks the engine for something else than %s says; if that is intended, run go test ./contract/ -update and review the diff", golden)
+			checkGolden(t, filepath.Join("testdata", c.name+".golden"), record(t, c),
+				"run `go test ./contract/ -update` in ci/ and review the diff")
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -49,6 +50,45 @@ const (
 func (c chain) id() string {
 	sum := sha256.Sum256([]byte(c.oneLine()))
 	return "fake:" + hex.EncodeToString(sum[:8])
+}
+
+// without is the chain without the steps and arguments named in omit, at
+// any depth.
+func (c chain) without(omit []string) chain {
+	out := chain{}
+	for _, s := range c {
+		if slices.Contains(omit, s.field) {
+			continue
+		}
+		out = append(out, step{field: s.field, args: argsWithout(s.args, omit)})
+	}
+	return out
+}
+
+func argsWithout(args []arg, omit []string) []arg {
+	var out []arg
+	for _, a := range args {
+		if !slices.Contains(omit, a.name) {
+			out = append(out, arg{name: a.name, val: a.val.without(omit)})
+		}
+	}
+	return out
+}
+
+func (v value) without(omit []string) value {
+	switch v.kind {
+	case objectValue:
+		v.object = v.object.without(omit)
+	case listValue:
+		list := make([]value, len(v.list))
+		for i, e := range v.list {
+			list[i] = e.without(omit)
+		}
+		v.list = list
+	case inputObjectValue:
+		v.fields = argsWithout(v.fields, omit)
+	}
+	return v
 }
 
 func (c chain) with(s step) chain {

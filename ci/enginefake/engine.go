@@ -122,15 +122,41 @@ func (e *Engine) Failures() []string {
 }
 
 // RenderJSON renders a JSON value for a recording: strings that are IDs
-// become the chains they stand for.
-func (e *Engine) RenderJSON(raw string) (string, error) {
+// become the chains they stand for, without the steps and arguments named
+// in omit (e.g. source positions, which change with every edit).
+func (e *Engine) RenderJSON(raw string, omit ...string) (string, error) {
 	var v any
 	if err := json.Unmarshal([]byte(raw), &v); err != nil {
 		return "", fmt.Errorf("render JSON %q: %w", raw, err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if len(omit) > 0 {
+		v = e.omitted(v, omit)
+	}
 	return e.renderAny(v, ""), nil
+}
+
+// omitted replaces the IDs in v by the IDs of their chains without omit.
+func (e *Engine) omitted(v any, omit []string) any {
+	switch v := v.(type) {
+	case string:
+		if c, ok := e.objects[v]; ok {
+			stripped := c.without(omit)
+			id := stripped.id()
+			e.objects[id] = stripped
+			return id
+		}
+	case []any:
+		for i := range v {
+			v[i] = e.omitted(v[i], omit)
+		}
+	case map[string]any:
+		for k := range v {
+			v[k] = e.omitted(v[k], omit)
+		}
+	}
+	return v
 }
 
 func (e *Engine) renderAny(v any, indent string) string {

@@ -160,3 +160,13 @@ func TestRenderJSONResolvesIDs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "{\n    N: null\n    Source: hostDirectory\n    Tags: [\n        \"a\",\n    ]\n}", got)
 }
+
+func TestRenderJSONOmits(t *testing.T) {
+	e, srv := start(t, nil)
+	d, errs := post(t, srv, `query Query {function(name:"Build", sourceMap:"x"){withSourceMap(sourceMap:"y"){withDescription(description:"d"){id}}}}`)
+	require.Empty(t, errs)
+	id := idOf(t, d, "function", "withSourceMap", "withDescription", "id")
+	got, err := e.RenderJSON(`"`+id+`"`, "sourceMap", "withSourceMap")
+	require.NoError(t, err)
+	assert.Equal(t, "function(name: \"Build\")\n  .withDescription(description: \"d\")", got)
+}
