@@ -31,8 +31,12 @@ func (m *Synapse) Publish(
 	// +optional
 	password *dagger.Secret,
 ) ([]string, error) {
+	// Bad input fails here, before a build.
 	if (username == "") != (password == nil) {
 		return nil, fmt.Errorf("registry credentials: give both username and password, or neither")
+	}
+	if err := refs.CheckRegistry(registry); err != nil {
+		return nil, err
 	}
 	builder, platform, err := m.builder(ctx, synapseRecipe)
 	if err != nil {
@@ -65,7 +69,7 @@ func (m *Synapse) Publish(
 	for _, address := range addresses {
 		ref, err := image.Publish(ctx, address)
 		if err != nil {
-			return published, fmt.Errorf("publish %s: %w", address, err)
+			return nil, fmt.Errorf("publish %s (published before it: %v): %w", address, published, err)
 		}
 		published = append(published, ref)
 	}

@@ -32,9 +32,8 @@ func (m *Synapse) Test(ctx context.Context) (string, error) {
 	dbPassword := dag.SetSecret("synapse-test-postgres-password", "synapse-test-postgres")
 	sharedSecret := dag.SetSecret("synapse-test-registration-shared-secret", "synapse-test-registration")
 
-	homeserver := image.
+	homeserver := withServerSettings(image, testServer, "no").
 		WithServiceBinding("db", postgres(db, dbPassword)).
-		With(func(c *dagger.Container) *dagger.Container { return withServerSettings(c, testServer, "no") }).
 		WithEnvVariable("SYNAPSE_NO_TLS", "1").
 		WithSecretVariable("SYNAPSE_REGISTRATION_SHARED_SECRET", sharedSecret).
 		WithEnvVariable("POSTGRES_HOST", "db").

@@ -156,6 +156,14 @@ func TestFunctions(t *testing.T) {
 			wantErr: true,
 		},
 		{
+			name: "publish-bad-registry", command: "dagger call publish --registry https://ghcr.io",
+			ctorArgs: sourceOnly, function: "Publish",
+			args: func(*enginefake.Engine) []enginefake.Arg {
+				return []enginefake.Arg{{Name: "registry", Value: jsonString("https://ghcr.io")}}
+			},
+			wantErr: true,
+		},
+		{
 			name: "serve", command: "dagger call serve up --ports 8008:8008",
 			ctorArgs: sourceOnly, function: "Serve",
 			args: func(*enginefake.Engine) []enginefake.Arg {

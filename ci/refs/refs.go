@@ -62,10 +62,10 @@ func split(repoTag string) (repo, tag string, err error) {
 // References joins registry, repository and each tag into image references,
 // e.g. "ghcr.io/org" + "synapse" + "v1.160.0" → "ghcr.io/org/synapse:v1.160.0".
 func References(registry, repository string, tags []string) ([]string, error) {
-	registry = strings.TrimSuffix(registry, "/")
-	if registry == "" || strings.Contains(registry, "://") {
-		return nil, fmt.Errorf("registry %q: expected HOST[:PORT][/PATH] without a scheme", registry)
+	if err := CheckRegistry(registry); err != nil {
+		return nil, err
 	}
+	registry = strings.TrimSuffix(registry, "/")
 	if repository == "" || strings.ContainsAny(repository, ": ") {
 		return nil, fmt.Errorf("repository %q: expected a name like synapse or org/synapse", repository)
 	}
@@ -80,6 +80,15 @@ func References(registry, repository string, tags []string) ([]string, error) {
 		out = append(out, registry+"/"+repository+":"+t)
 	}
 	return out, nil
+}
+
+// CheckRegistry says what is wrong with a registry address, if anything.
+func CheckRegistry(registry string) error {
+	r := strings.TrimSuffix(registry, "/")
+	if r == "" || strings.Contains(r, "://") || strings.ContainsAny(r, " @") || strings.HasPrefix(r, "/") {
+		return fmt.Errorf("registry %q: expected HOST[:PORT][/PATH] without a scheme, e.g. ghcr.io/example", registry)
+	}
+	return nil
 }
 
 // Host is the registry host a reference is pushed to, which is what

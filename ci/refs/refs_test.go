@@ -64,6 +64,8 @@ func TestReferences(t *testing.T) {
 		},
 		{name: "empty registry", registry: "", repository: "synapse", tags: []string{"x"}, wantErr: "registry"},
 		{name: "scheme", registry: "https://ghcr.io", repository: "synapse", tags: []string{"x"}, wantErr: "without a scheme"},
+		{name: "leading slash", registry: "/ghcr.io", repository: "synapse", tags: []string{"x"}, wantErr: "without a scheme"},
+		{name: "digest in registry", registry: "ghcr.io@sha256", repository: "synapse", tags: []string{"x"}, wantErr: "without a scheme"},
 		{name: "no repository", registry: "ghcr.io", repository: "", tags: []string{"x"}, wantErr: "repository"},
 		{name: "repository with a tag", registry: "ghcr.io", repository: "synapse:latest", tags: []string{"x"}, wantErr: "repository"},
 		{name: "no tags", registry: "ghcr.io", repository: "synapse", wantErr: "no tags"},
