@@ -177,6 +177,8 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, l := range res.Layers {
 		total += l.Meta.UncompressedSize
 		compressed += l.Meta.Size
+		fmt.Fprintf(stderr, "[layer] %-8s %8.1f MB uncompressed %8.1f MB compressed  %s\n",
+			l.Name, float64(l.Meta.UncompressedSize)/1e6, float64(l.Meta.Size)/1e6, l.Meta.Digest.Hex[:12])
 	}
 	fmt.Fprintf(stderr, "[build] done in %.1fs: %d layers, %.1f MB uncompressed, %.1f MB compressed\n",
 		time.Since(start).Seconds(), len(res.Layers), float64(total)/1e6, float64(compressed)/1e6)

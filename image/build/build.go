@@ -97,7 +97,7 @@ func newBuilder(opt Options) (*builder, error) {
 		return nil, fmt.Errorf("no cache")
 	}
 	if opt.RootFS == nil {
-		opt.RootFS = Mmdebstrap{Log: opt.Verbose}
+		opt.RootFS = Mmdebstrap{Log: opt.Verbose, DebCache: filepath.Join(opt.Cache.Dir, "debs")}
 	}
 	if opt.Mirror == nil {
 		client := &http.Client{}
@@ -269,7 +269,7 @@ func (b *builder) rootfsLayer(ctx context.Context, mirror MirrorState) (*builtLa
 			return fmt.Errorf("root file system layer: %w", err)
 		}
 		for _, g := range b.r.Remove {
-			if stats.Removed[g] == 0 {
+			if _, ok := stats.Removed[g]; !ok {
 				fmt.Fprintf(b.Log, "[rootfs] remove %s: matched nothing\n", g)
 			}
 		}

@@ -13,7 +13,7 @@ import (
 
 // cacheVersion changes whenever the builder changes what a layer contains,
 // so old cache entries are not reused.
-const cacheVersion = "synapse-image/build v1"
+const cacheVersion = "synapse-image/build v2"
 
 // Cache stores finished layers by the hash of what made them. Entries are
 // written in a temporary directory and renamed, so a crash never leaves a

@@ -28,6 +28,10 @@ type RootFS interface {
 type Mmdebstrap struct {
 	// Log receives mmdebstrap's output lines as they come.
 	Log io.Writer
+	// DebCache, when set, keeps the downloaded .deb files between builds
+	// (one directory per suite and architecture below it), so a rebuild
+	// after a recipe change downloads only what is new.
+	DebCache string
 }
 
 // EnsureMmdebstrap installs mmdebstrap with apt when it is missing and we
@@ -66,6 +70,13 @@ func (m Mmdebstrap) Make(ctx context.Context, deb recipe.Debian, extra []string,
 	args, err := mmdebstrapArgs(deb, extra, arch, dir, tmp)
 	if err != nil {
 		return err
+	}
+	if m.DebCache != "" {
+		cache := filepath.Join(m.DebCache, deb.Suite+"-"+arch)
+		if err := os.MkdirAll(cache, 0o755); err != nil {
+			return fmt.Errorf("package cache: %w", err)
+		}
+		args = append(debCacheArgs(cache), args...)
 	}
 	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
 	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(epoch.Unix(), 10))
@@ -121,6 +132,19 @@ func mmdebstrapArgs(deb recipe.Debian, extra []string, arch, dir, debconfDir str
 		args = append(args, "--customize-hook="+c)
 	}
 	return append(args, deb.Suite, dir, deb.Mirror), nil
+}
+
+// debCacheArgs copy the cached .deb files into the new root before apt
+// downloads (apt then skips what it has) and replace the cache with the ones
+// this build used afterwards (before mmdebstrap empties the apt cache).
+func debCacheArgs(cache string) []string {
+	c := shellQuote(cache)
+	return []string{
+		"--skip=download/empty",
+		"--skip=essential/unlink",
+		`--setup-hook=mkdir -p "$1/var/cache/apt/archives" && find ` + c + ` -maxdepth 1 -name '*.deb' -exec cp -t "$1/var/cache/apt/archives/" {} +`,
+		`--customize-hook=t=$(mktemp -d ` + c + `.XXXXXX) && find "$1/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -exec cp -t "$t" {} + && rm -rf ` + c + ` && mv "$t" ` + c,
+	}
 }
 
 // debconfDB turns debconf-set-selections lines into debconf's config.dat

@@ -1,7 +1,6 @@
 package layer
 
 import (
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
 )
 
 // BlobFile and MetaFile are the names of a stored layer's files.
@@ -31,7 +31,10 @@ type Meta struct {
 
 // Write stores the tar stream produced by fill, gzip-compressed, in dir as
 // BlobFile plus MetaFile. gzip output depends only on its input and level,
-// so the same tar always gives the same digest.
+// so the same tar always gives the same digest. klauspost/compress/gzip
+// writes the same format as compress/gzip about three times as fast at the
+// default level, for about 2% larger layers (measured on the Synapse root
+// file system).
 func Write(dir string, fill func(io.Writer) error) (Meta, error) {
 	f, err := os.Create(filepath.Join(dir, BlobFile))
 	if err != nil {

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Benchmarks the image build: a cold build (empty layer cache), a warm
+# rebuild after a change to the config generator, a rebuild without changes,
+# and the size of each layer. Everything happens in a temporary copy of the
+# repository with its own cache; the working tree is never touched.
+#
+#   bash scripts/bench-build.sh [--recipe image/synapse.yaml] [--no-load]
+#
+# With --load (the default) the image is loaded as builder-bench:* and
+# removed again at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+recipe=image/synapse.yaml
+load=(--load --repository builder-bench)
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --recipe) recipe=$2; shift 2 ;;
+    --no-load) load=(); shift ;;
+    *) echo "usage: $0 [--recipe FILE] [--no-load]" >&2; exit 2 ;;
+  esac
+done
+
+work=$(mktemp -d /tmp/builder-bench-XXXXXX)
+cleanup() {
+  if [ ${#load[@]} -gt 0 ]; then
+    docker image ls --format '{{.Repository}}:{{.Tag}}' builder-bench 2>/dev/null | xargs -r docker rmi >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The copy: tracked and untracked (not ignored) files of the working tree.
+mkdir "$work/repo"
+git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$work/repo"
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
+revision=$(git rev-parse HEAD)
+cache="$work/cache"
+
+# Build the builder once, so go run's compile time is not measured.
+go build -o "$work/synapse-image" .
+
+build() { # label
+  local log="$work/$1.log" t0 t1
+  t0=$(date +%s.%N)
+  (cd "$work/repo" && "$work/synapse-image" build --recipe "$recipe" --cache-dir "$cache" \
+    --revision "$revision" "${load[@]}") >"$work/$1.out" 2>"$log" || { cat "$log" >&2; exit 1; }
+  t1=$(date +%s.%N)
+  printf '%-32s %7.1f s\n' "$1" "$(echo "$t1 - $t0" | bc)"
+  grep -E '^\[(rootfs|wheels|project)\] (cached|built)' "$log" | sed 's/^/    /'
+}
+
+echo "synapse-image build benchmark ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ))"
+build "cold (empty cache)"
+
+# A harmless change to the config generator: a comment in /start's main package.
+echo "// bench: $(date +%s%N)" >>"$work/repo/rootfs/start/main.go"
+build "warm (rootfs/ changed)"
+build "no change"
+
+echo
+echo "layers:"
+grep '^\[layer\]' "$work/no change.log" | sed 's/^\[layer\] /    /'
+grep '^\[build\] done' "$work/no change.log" | sed 's/^\[build\] done in [0-9.]*s: /total: /'
+if [ ${#load[@]} -gt 0 ]; then
+  docker image ls --format 'docker image ls: {{.Size}}' builder-bench:latest
+fi
