@@ -128,11 +128,18 @@ func mmdebstrapArgs(deb recipe.Debian, extra []string, arch, dir, debconfDir str
 		}
 		args = append(args, `--essential-hook=mkdir -p "$1/var/cache/debconf" && cat `+shellQuote(file)+` >> "$1/var/cache/debconf/config.dat"`)
 	}
+	// dpkg without fsync during the build (a lost build root is simply
+	// made again); the setting does not stay in the image.
+	args = append(args,
+		`--setup-hook=mkdir -p "$1/etc/dpkg/dpkg.cfg.d" && echo force-unsafe-io > "$1/etc/dpkg/dpkg.cfg.d/`+unsafeIOFile+`"`)
 	for _, c := range deb.Customize {
 		args = append(args, "--customize-hook="+c)
 	}
+	args = append(args, `--customize-hook=rm -f "$1/etc/dpkg/dpkg.cfg.d/`+unsafeIOFile+`"`)
 	return append(args, deb.Suite, dir, deb.Mirror), nil
 }
+
+const unsafeIOFile = "00synapse-image-unsafe-io"
 
 // debCacheArgs copy the cached .deb files into the new root before apt
 // downloads (apt then skips what it has) and replace the cache with the ones

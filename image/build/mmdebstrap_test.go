@@ -1,0 +1,91 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/image/recipe"
+)
+
+func TestMmdebstrapArgs(t *testing.T) {
+	deb := recipe.Debian{
+		Suite: "sid", Mirror: "http://deb.debian.org/debian", Variant: "essential", Components: []string{"main", "contrib"},
+		AptOptions:  []string{`Acquire::Check-Valid-Until "false"`},
+		DpkgOptions: []string{"path-exclude=/usr/share/man/*"},
+		Packages:    []string{"matrix-synapse", "libjemalloc2"},
+		Debconf:     []string{"matrix-synapse matrix-synapse/server-name string localhost"},
+		Customize:   []string{`chroot "$1" true`},
+	}
+	tmp := t.TempDir()
+	args, err := mmdebstrapArgs(deb, []string{"python3-pip"}, "arm64", "/tmp/x/root", tmp)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"sid", "/tmp/x/root", "http://deb.debian.org/debian"}, args[len(args)-3:], "suite, target, mirror come last")
+	for _, want := range []string{
+		"--mode=root", "--format=directory", "--variant=essential", "--architectures=arm64", "--components=main,contrib",
+		"--include=matrix-synapse,libjemalloc2,python3-pip",
+		`--aptopt=Acquire::Check-Valid-Until "false"`,
+		"--dpkgopt=path-exclude=/usr/share/man/*",
+		`--customize-hook=chroot "$1" true`,
+	} {
+		assert.Contains(t, args, want)
+	}
+	joined := strings.Join(args, "\n")
+	assert.Contains(t, joined, "--essential-hook=", "debconf answers go in before the packages")
+	assert.Contains(t, joined, filepath.Join(tmp, "config.dat"))
+	assert.Contains(t, joined, "force-unsafe-io")
+	assert.Equal(t, `--customize-hook=rm -f "$1/etc/dpkg/dpkg.cfg.d/`+unsafeIOFile+`"`, args[len(args)-4], "the unsafe-io setting is removed last")
+
+	db, err := os.ReadFile(filepath.Join(tmp, "config.dat"))
+	require.NoError(t, err)
+	assert.Equal(t, "Name: matrix-synapse/server-name\nTemplate: matrix-synapse/server-name\nValue: localhost\nOwners: matrix-synapse\nFlags: seen\n\n", string(db))
+}
+
+func TestReleaseDate(t *testing.T) {
+	d, err := releaseDate("Origin: Debian\nSuite: unstable\nDate: Thu, 30 Oct 2026 08:12:34 UTC\nValid-Until: Thu, 06 Nov 2026 08:12:34 UTC\n")
+	require.NoError(t, err)
+	assert.Equal(t, "2026-10-30T08:12:34Z", d.Format("2006-01-02T15:04:05Z07:00"))
+	_, err = releaseDate("Origin: Debian\n")
+	assert.ErrorContains(t, err, "no Date")
+	_, err = releaseDate("Date: yesterday\n")
+	assert.ErrorContains(t, err, "yesterday")
+}
+
+func TestUpstreamVersion(t *testing.T) {
+	for in, want := range map[string]string{
+		"1.160.0-1": "1.160.0", "1:1.161.0~rc1-2": "1.161.0~rc1", "15+248": "15+248", "15.14-0+deb12u1": "15.14",
+	} {
+		assert.Equal(t, want, upstreamVersion(in), in)
+	}
+}
+
+func TestFetchMirrorState(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/debian/dists/sid/InRelease" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprint(w, "Suite: unstable\nDate: Thu, 30 Oct 2026 08:12:34 UTC\n")
+	}))
+	defer srv.Close()
+	st, err := FetchMirrorState(context.Background(), srv.Client(), srv.URL+"/debian", "sid")
+	require.NoError(t, err)
+	assert.Len(t, st.InReleaseSHA256, 64)
+	assert.Equal(t, 2026, st.Date.Year())
+
+	_, err = FetchMirrorState(context.Background(), srv.Client(), srv.URL+"/debian", "nosuchsuite")
+	assert.ErrorContains(t, err, "404")
+	assert.ErrorContains(t, err, "debian.suite")
+
+	srv.Close()
+	_, err = FetchMirrorState(context.Background(), srv.Client(), srv.URL+"/debian", "sid")
+	assert.ErrorContains(t, err, "cannot reach the Debian mirror")
+}
