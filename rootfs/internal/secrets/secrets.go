@@ -129,7 +129,7 @@ func randSerial(rand io.Reader) (*big.Int, error) {
 // it exists. The content is complete before the name appears (temporary
 // file, fsync, hard link), so a crash never leaves a half-written key.
 func WriteNew(path string, data []byte, mode os.FileMode) error {
-	tmp, err := writeTemp(path, data, mode)
+	tmp, err := writeTemp(path, data, mode, true)
 	if err != nil {
 		return err
 	}
@@ -144,9 +144,10 @@ func WriteNew(path string, data []byte, mode os.FileMode) error {
 }
 
 // WriteReplace writes path atomically (temporary file and rename),
-// replacing it if it exists.
+// replacing it if it exists. It does not fsync: it is for files written
+// afresh on every start, which a crash cannot leave half-written.
 func WriteReplace(path string, data []byte, mode os.FileMode) error {
-	tmp, err := writeTemp(path, data, mode)
+	tmp, err := writeTemp(path, data, mode, false)
 	if err != nil {
 		return err
 	}
@@ -157,7 +158,7 @@ func WriteReplace(path string, data []byte, mode os.FileMode) error {
 	return nil
 }
 
-func writeTemp(path string, data []byte, mode os.FileMode) (string, error) {
+func writeTemp(path string, data []byte, mode os.FileMode, sync bool) (string, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return "", fmt.Errorf("write %s: %w", path, err)
@@ -174,8 +175,10 @@ func writeTemp(path string, data []byte, mode os.FileMode) (string, error) {
 	if _, err := f.Write(data); err != nil {
 		return fail(err)
 	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
+	if sync {
+		if err := f.Sync(); err != nil {
+			return fail(err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(name)
