@@ -68,10 +68,18 @@ func TestComposeSample(t *testing.T) {
 	assert.Equal(t, serverKeys, federationKeys(t, hs.URL), "the published signing key")
 	hs.Verify(ctx, t, res)
 
+	_, err := s.Exec(ctx, "test", "!", "-e", "/data/homeserver.db")
+	assert.NoError(t, err, "the sample uses PostgreSQL, not SQLite")
+
+	volumes := func() string {
+		t.Helper()
+		res, err := dockertest.Docker(ctx, "volume", "ls", "--quiet", "--filter", "label=com.docker.compose.project="+c.Project)
+		require.NoError(t, err)
+		return strings.TrimSpace(res.Stdout)
+	}
+	require.Len(t, strings.Fields(volumes()), 2, "the sample's named volumes synapse-data and db-data")
 	c.Must(ctx, "down", "--volumes")
-	vols, err := dockertest.Docker(ctx, "volume", "ls", "--quiet", "--filter", "label=com.docker.compose.project="+c.Project)
-	require.NoError(t, err)
-	assert.Empty(t, strings.TrimSpace(vols.Stdout), "down -v removes the project's volumes")
+	assert.Empty(t, volumes(), "down -v removes the project's volumes")
 }
 
 // federationKeys returns the verify_keys of /_matrix/key/v2/server.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/synapse-image/synapse-image/tests/internal/dockertest"
+	"github.com/synapse-image/synapse-image/tests/internal/matrixflow"
 )
 
 // Scenario 1: docker run with the mandatory variables and a host folder on
@@ -25,6 +26,13 @@ func TestDockerRunSQLite(t *testing.T) {
 
 	hs := s.homeserver(t)
 	hs.Run(ctx, t)
+
+	// The README's way to add a user from the command line.
+	cliUser := "e2e-cli-" + matrixflow.RandomSuffix()
+	out, err := s.Exec(ctx, "register_new_matrix_user", "-c", "/data/generated/homeserver.yaml",
+		"-u", cliUser, "-p", "cli pass", "--no-admin", "http://localhost:8008")
+	require.NoError(t, err, "docker exec register_new_matrix_user: %s", out)
+	hs.Login(ctx, t, cliUser, "cli pass")
 
 	assert.FileExists(t, filepath.Join(data, "homeserver.db"), "SQLite database in /data")
 	assert.FileExists(t, filepath.Join(data, server+".signing.key"))
@@ -67,20 +75,37 @@ func TestSQLiteUpgradePath(t *testing.T) {
 	hs.Verify(ctx, t, res)
 }
 
-// Scenario 12a: --user 1000:1000 with a /data the user can write.
+// Scenario 12a: --user 1000:1000 with a /data the user can write; and a
+// clear error when it cannot.
 func TestRunAsOtherUser(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	const server = "user.e2e.test"
-	data := dockertest.HostDir(t, synapseImage(t))
-	require.NoError(t, os.Chown(data, 1000, 1000))
+	image := synapseImage(t)
+	t.Run("writable /data", func(t *testing.T) {
+		t.Parallel()
+		ctx := context.Background()
+		const server = "user.e2e.test"
+		data := dockertest.HostDir(t, image)
+		require.NoError(t, os.Chown(data, 1000, 1000))
 
-	s := runSynapse(t, server, data, dockertest.Options{Env: baseEnv(server), User: "1000:1000"})
-	hs := s.homeserver(t)
-	hs.Run(ctx, t)
-	wrong, err := dockertest.Owners(data, 1000, 1000)
-	require.NoError(t, err)
-	assert.Empty(t, wrong, "with --user 1000:1000 everything in /data belongs to 1000:1000")
+		s := runSynapse(t, server, data, dockertest.Options{Image: image, Env: baseEnv(server), User: "1000:1000"})
+		hs := s.homeserver(t)
+		hs.Run(ctx, t)
+		wrong, err := dockertest.Owners(data, 1000, 1000)
+		require.NoError(t, err)
+		assert.Empty(t, wrong, "with --user 1000:1000 everything in /data belongs to 1000:1000")
+	})
+	t.Run("/data not writable", func(t *testing.T) {
+		t.Parallel()
+		data := dockertest.HostDir(t, image) // owned by root, mode 0700
+		code, _, stderr := runToExit(t, dockertest.Options{
+			Image: image, Env: baseEnv("user.e2e.test"), User: "1000:1000", Mounts: []string{data + ":/data"},
+		})
+		assert.NotEqual(t, 0, code, "exit status; stderr:\n%s", stderr)
+		assert.Contains(t, lastLine(stderr), "/data", "a clear error naming /data; stderr:\n%s", stderr)
+		entries, err := os.ReadDir(data)
+		require.NoError(t, err)
+		assert.Empty(t, entries)
+	})
 }
 
 // Scenario 12b: --read-only with a volume on /data.
