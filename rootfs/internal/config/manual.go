@@ -14,7 +14,9 @@ type Manual struct {
 	Path           string
 	ServerName     string
 	SigningKeyPath string
-	HealthURL      string
+	// TLS pair named by the config, or "".
+	TLSCertPath, TLSKeyPath string
+	HealthURL               string
 	// DBAddress is host:port of PostgreSQL over TCP, or "".
 	DBAddress string
 }
@@ -23,6 +25,8 @@ type manualFile struct {
 	ServerName     string `yaml:"server_name"`
 	SigningKeyPath string `yaml:"signing_key_path"`
 	SigningKey     any    `yaml:"signing_key"`
+	TLSCertPath    string `yaml:"tls_certificate_path"`
+	TLSKeyPath     string `yaml:"tls_private_key_path"`
 	Listeners      []struct {
 		Port          int      `yaml:"port"`
 		Path          string   `yaml:"path"`
@@ -46,7 +50,8 @@ func ReadManual(path string) (Manual, error) {
 	if err := yaml.Unmarshal(b, &f); err != nil {
 		return Manual{}, fmt.Errorf("%s is not valid YAML: %w", path, err)
 	}
-	m := Manual{Path: path, ServerName: f.ServerName, HealthURL: healthURL(HTTPPort, nil)}
+	m := Manual{Path: path, ServerName: f.ServerName, HealthURL: healthURL(HTTPPort, nil),
+		TLSCertPath: f.TLSCertPath, TLSKeyPath: f.TLSKeyPath}
 	if f.SigningKey == nil {
 		m.SigningKeyPath = f.SigningKeyPath
 		if m.SigningKeyPath == "" {

@@ -193,7 +193,7 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 		return "", err
 	}
 	st := p.settings
-	if err := s.prepareDataDir(st.Common); err != nil {
+	if err := s.prepareDataDir(st.Common, p.ownedFiles()...); err != nil {
 		return "", err
 	}
 	for _, d := range []string{"media", "uploads", "generated"} {
@@ -235,7 +235,7 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 // fixOwnership gives the data directory to UID:GID, recursively but only
 // when its owner differs (first start, or a changed UID); media/ and
 // uploads/ are checked on their own, as they may be separate volumes.
-func (s *starter) fixOwnership(c env.Common) error {
+func (s *starter) fixOwnership(c env.Common, files []string) error {
 	for _, dir := range []string{c.DataDir, dataPath(c, "media"), dataPath(c, "uploads")} {
 		need, err := privileges.NeedsChown(dir, c.UID, c.GID)
 		if err != nil {
@@ -253,7 +253,28 @@ func (s *starter) fixOwnership(c env.Common) error {
 		}
 		s.logf("changed owner of %d entries in %s", n, time.Since(start).Round(time.Microsecond))
 	}
+	for _, f := range files {
+		need, err := privileges.NeedsChown(f, c.UID, c.GID)
+		if err != nil {
+			return fmt.Errorf("check owner of %s: %w", f, err)
+		}
+		if need {
+			s.logf("changing owner of %s to %d:%d", f, c.UID, c.GID)
+			if err := os.Lchown(f, c.UID, c.GID); err != nil {
+				return fmt.Errorf("change owner of %s: %w", f, err)
+			}
+		}
+	}
 	return nil
+}
+
+// ownedFiles are the files of automated mode that Synapse reads.
+func (p *plan) ownedFiles() []string {
+	f := p.files
+	gen := config.GeneratedDir(p.settings.DataDir)
+	files := []string{f.SigningKey, f.Registration, f.Macaroon, f.Form, f.TLSCert, f.TLSKey,
+		gen, filepath.Join(gen, "homeserver.yaml"), filepath.Join(gen, "log.config")}
+	return append(files, p.appServices...)
 }
 
 func writable(dir string) error {

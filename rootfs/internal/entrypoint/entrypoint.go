@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -157,13 +158,15 @@ func dataPath(c env.Common, name string) string { return filepath.Join(c.DataDir
 
 // prepareDataDir makes sure the data directory exists and belongs to
 // UID:GID when /start runs as root, or is writable when it does not, then
-// drops privileges. It is the first step that writes.
-func (s *starter) prepareDataDir(c env.Common) error {
+// drops privileges. It is the first step that writes. files are the known
+// files Synapse reads (keys, app services): each one is given to UID:GID
+// when it belongs to someone else (e.g. copied in as root).
+func (s *starter) prepareDataDir(c env.Common, files ...string) error {
 	if s.sys.Euid != 0 {
-		if err := writable(c.DataDir); err != nil {
-			return err
+		if v, ok := s.sys.Env.Lookup("UID"); ok && v != "" && v != strconv.Itoa(s.sys.Euid) {
+			s.logf("started as uid %d, not root: UID/GID are ignored, files are created as this user", s.sys.Euid)
 		}
-		return nil
+		return writable(c.DataDir)
 	}
 	// media/ and uploads/ are created before the ownership check so that
 	// they belong to UID:GID too.
@@ -172,7 +175,7 @@ func (s *starter) prepareDataDir(c env.Common) error {
 			return fmt.Errorf("create data directory: %w", err)
 		}
 	}
-	if err := s.fixOwnership(c); err != nil {
+	if err := s.fixOwnership(c, files); err != nil {
 		return err
 	}
 	if c.UID == 0 && c.GID == 0 {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/synapse-image/synapse-image/rootfs/internal/config"
 	"github.com/synapse-image/synapse-image/rootfs/internal/env"
+	"github.com/synapse-image/synapse-image/rootfs/internal/privileges"
 )
 
 // detRand is a deterministic random stream (SHA-256 of a counter).
@@ -98,7 +99,7 @@ func (h *harness) system() System {
 			return nil
 		},
 		LookPath: func(string) (string, error) { return "/usr/bin/python3", nil },
-		Environ:  []string{"PATH=/usr/bin", "SYNAPSE_SERVER_NAME=example.com"},
+		Environ:  []string{"PATH=/usr/bin", "SYNAPSE_SERVER_NAME=example.com", "POSTGRES_PASSWORD=pw", "SYNAPSE_MACAROON_SECRET_KEY=m", "SYNAPSE_TURN_SECRET_FILE=/run/secrets/turn"},
 		Jemalloc: h.jemalloc,
 	}
 }
@@ -293,6 +294,11 @@ func TestRunAutomated(t *testing.T) {
 	assert.Equal(t, []string{"python3", "-m", "synapse.app.homeserver", "--config-path", h.path("generated/homeserver.yaml")}, h.exec.argv)
 	assert.Contains(t, h.exec.envv, "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
 	assert.Contains(t, h.exec.envv, "PATH=/usr/bin")
+	assert.Contains(t, h.exec.envv, "SYNAPSE_SERVER_NAME=example.com")
+	assert.Contains(t, h.exec.envv, "SYNAPSE_TURN_SECRET_FILE=/run/secrets/turn", "paths are not secrets")
+	for _, kv := range h.exec.envv {
+		assert.NotRegexp(t, `^(POSTGRES_PASSWORD|SYNAPSE_MACAROON_SECRET_KEY)=`, kv, "secrets are not passed to Synapse's environment")
+	}
 
 	if os.Geteuid() == 0 {
 		assert.Equal(t, []int{4242, 4242}, h.dropped)
@@ -308,6 +314,11 @@ func TestRunAutomated(t *testing.T) {
 	keys := map[string]string{}
 	for _, f := range []string{"example.com.signing.key", "example.com.registration.key", "example.com.macaroon.key", "example.com.form.key", "example.com.tls.crt", "example.com.tls.key"} {
 		keys[f] = h.read(f)
+	}
+	if os.Geteuid() == 0 {
+		// The fake Drop left root as the creator; a real drop creates as 4242.
+		_, err := privileges.ChownTree(h.data, 4242, 4242)
+		require.NoError(t, err)
 	}
 	require.Equal(t, ExitOK, h.main("run", "--some-flag", "x"), h.stderr.String())
 	for f, v := range keys {
@@ -398,10 +409,14 @@ func TestGenerateAndManualRun(t *testing.T) {
 
 	// Never overwritten; only missing keys are created, and it says so.
 	require.NoError(t, os.Remove(h.path("example.com.signing.key")))
+	require.NoError(t, os.Remove(h.path("example.com.tls.crt")))
+	require.NoError(t, os.Remove(h.path("example.com.tls.key")))
 	h.env["SYNAPSE_SERVER_NAME"] = "other.example.com"
 	require.Equal(t, ExitOK, h.main("generate"), h.stderr.String())
 	assert.Equal(t, text, h.read("homeserver.yaml"))
-	assert.Contains(t, h.stderr.String(), "exists and was not changed; created 1 missing key file(s)")
+	assert.Contains(t, h.stderr.String(), "exists and was not changed; created 3 missing key file(s)")
+	assert.FileExists(t, h.path("example.com.tls.crt"))
+	assert.Equal(t, fs.FileMode(0o600), h.mode("example.com.tls.key"))
 	assert.FileExists(t, h.path("example.com.signing.key"), "the key the existing config names")
 
 	// Manual mode runs it untouched.
@@ -533,5 +548,39 @@ func TestNonRootNotWritable(t *testing.T) {
 	code := Main(context.Background(), sys, []string{"run"})
 	assert.Equal(t, ExitUsage, code)
 	assert.Contains(t, h.stderr.String(), "SYNAPSE_DATA_DIR: "+h.data+" does not exist")
+	assert.Nil(t, h.dropped)
+}
+
+// TestOwnershipOfKnownFiles: a key copied into a /data that already belongs
+// to UID:GID is given to UID:GID, without a recursive change.
+func TestOwnershipOfKnownFiles(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("changing owners needs root; run the tests as root (scripts/test.sh does in CI)")
+	}
+	h := newHarness(t)
+	require.NoError(t, os.MkdirAll(h.path("media/sub"), 0o755))
+	require.NoError(t, os.WriteFile(h.path("media/sub/root-file"), nil, 0o644))
+	require.NoError(t, os.WriteFile(h.path("example.com.signing.key"), []byte("ed25519 a_abcd AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"), 0o600))
+	for _, d := range []string{h.data, h.path("media"), h.path("uploads")} {
+		require.NoError(t, os.MkdirAll(d, 0o755))
+		require.NoError(t, os.Chown(d, 4242, 4242))
+	}
+	require.Equal(t, ExitOK, h.main(), h.stderr.String())
+	u, g, err := privileges.Owner(h.path("example.com.signing.key"))
+	require.NoError(t, err)
+	assert.Equal(t, []int{4242, 4242}, []int{u, g})
+	u, _, _ = privileges.Owner(h.path("media/sub/root-file"))
+	assert.Equal(t, 0, u, "no recursive change when the directories already belong to UID:GID")
+	assert.Contains(t, h.stderr.String(), "changing owner of "+h.path("example.com.signing.key"))
+	assert.NotContains(t, h.stderr.String(), "changing owner of "+h.data+" ")
+}
+
+func TestNonRootIgnoresUID(t *testing.T) {
+	h := newHarness(t, "UID", "991")
+	require.NoError(t, os.MkdirAll(h.data, 0o755))
+	sys := h.system()
+	sys.Euid = 12345
+	require.Equal(t, ExitOK, Main(context.Background(), sys, []string{"run"}), h.stderr.String())
+	assert.Contains(t, h.stderr.String(), "started as uid 12345, not root: UID/GID are ignored")
 	assert.Nil(t, h.dropped)
 }

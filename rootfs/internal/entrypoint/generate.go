@@ -28,7 +28,7 @@ func (s *starter) generate(ctx context.Context) error {
 		return s.generateExisting(cfgPath, p)
 	}
 	logPath := filepath.Join(filepath.Dir(cfgPath), st.ServerName+".log.config")
-	if err := s.prepareDataDir(st.Common); err != nil {
+	if err := s.prepareDataDir(st.Common, p.ownedFiles()...); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(cfgPath), 0o750); err != nil {
@@ -82,6 +82,20 @@ func (s *starter) generateExisting(cfgPath string, p *plan) error {
 			return err
 		}
 		created++
+	}
+	if m.TLSCertPath != "" && m.TLSKeyPath != "" && !secrets.Exists(m.TLSCertPath) && !secrets.Exists(m.TLSKeyPath) {
+		crt, key, err := secrets.NewTLSPair(m.ServerName, s.sys.Rand, s.sys.Now())
+		if err != nil {
+			return err
+		}
+		if err := secrets.WriteNew(m.TLSKeyPath, key, secrets.Mode); err != nil {
+			return err
+		}
+		if err := secrets.WriteNew(m.TLSCertPath, crt, 0o644); err != nil {
+			return err
+		}
+		s.logf("created a self-signed TLS pair %s, %s", m.TLSCertPath, m.TLSKeyPath)
+		created += 2
 	}
 	s.logf("%s exists and was not changed; created %d missing key file(s)", cfgPath, created)
 	return nil

@@ -40,7 +40,7 @@ func (s *starter) exec(cfgPath string, args []string) error {
 		return fmt.Errorf("find python3: %w", err)
 	}
 	argv := append([]string{"python3", "-m", "synapse.app.homeserver", "--config-path", cfgPath}, args...)
-	envv := s.sys.Environ
+	envv := withoutSecrets(s.sys.Environ)
 	if s.sys.Jemalloc != "" {
 		envv = withPreload(envv, s.sys.Jemalloc)
 	}
@@ -49,6 +49,25 @@ func (s *starter) exec(cfgPath string, args []string) error {
 		return fmt.Errorf("exec %s: %w", python, err)
 	}
 	return nil
+}
+
+// withoutSecrets drops the secret-bearing variables: Synapse reads them
+// from its config, and its environment is visible in /proc.
+func withoutSecrets(envv []string) []string {
+	secret := map[string]bool{}
+	for _, v := range env.Vars {
+		if v.File {
+			secret[v.Name] = true
+		}
+	}
+	out := make([]string, 0, len(envv))
+	for _, kv := range envv {
+		name, _, _ := strings.Cut(kv, "=")
+		if !secret[name] {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // withPreload adds lib to LD_PRELOAD.
@@ -102,7 +121,7 @@ func (s *starter) runManual(ctx context.Context, c env.Common) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := s.prepareDataDir(c); err != nil {
+	if err := s.prepareDataDir(c, m.SigningKeyPath); err != nil {
 		return "", err
 	}
 	if m.SigningKeyPath != "" && !secrets.Exists(m.SigningKeyPath) {
