@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+)
+
+// layerSize is one layer of the image: its blob as stored and pushed
+// (compressed) and its tar (uncompressed).
+type layerSize struct {
+	What                     string
+	MediaType                string
+	Compressed, Uncompressed int64
+}
+
+// imageFromLayout returns the image for this machine's architecture from an
+// OCI layout (the newest one when the layout holds several).
+func imageFromLayout(dir string) (v1.Image, error) {
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return nil, fmt.Errorf("OCI layout %s: %w (build it with: go run . build)", dir, err)
+	}
+	imgs, err := imagesOf(idx)
+	if err != nil {
+		return nil, fmt.Errorf("OCI layout %s: %w", dir, err)
+	}
+	for i := len(imgs) - 1; i >= 0; i-- {
+		cf, err := imgs[i].ConfigFile()
+		if err != nil {
+			return nil, fmt.Errorf("OCI layout %s: image config: %w", dir, err)
+		}
+		if cf.Architecture == runtime.GOARCH {
+			return imgs[i], nil
+		}
+	}
+	return nil, fmt.Errorf("OCI layout %s: no linux/%s image among %d", dir, runtime.GOARCH, len(imgs))
+}
+
+// imagesOf lists the images of an index, nested indexes included.
+func imagesOf(idx v1.ImageIndex) ([]v1.Image, error) {
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("index manifest: %w", err)
+	}
+	var imgs []v1.Image
+	for _, d := range m.Manifests {
+		switch {
+		case d.MediaType.IsImage():
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("image %s: %w", d.Digest, err)
+			}
+			imgs = append(imgs, img)
+		case d.MediaType.IsIndex():
+			sub, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("index %s: %w", d.Digest, err)
+			}
+			more, err := imagesOf(sub)
+			if err != nil {
+				return nil, err
+			}
+			imgs = append(imgs, more...)
+		}
+	}
+	if len(imgs) == 0 {
+		return nil, errors.New("no image in the index")
+	}
+	return imgs, nil
+}
+
+// layerSizes measures every layer; the uncompressed size is counted by
+// reading the layer, since a layer's descriptor only records its blob.
+func layerSizes(ctx context.Context, img v1.Image) ([]layerSize, error) {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("image config: %w", err)
+	}
+	// The history entries that made a layer, in layer order.
+	var what []string
+	for _, h := range cf.History {
+		if h.EmptyLayer {
+			continue
+		}
+		w := h.Comment
+		if h.CreatedBy != "" {
+			w = h.CreatedBy
+			if h.Comment != "" {
+				w = h.Comment + ": " + h.CreatedBy
+			}
+		}
+		what = append(what, w)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("layers: %w", err)
+	}
+	var out []layerSize
+	for i, l := range layers {
+		d, err := l.Digest()
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", i+1, err)
+		}
+		ls := layerSize{What: d.String()[:19]}
+		if i < len(what) {
+			ls.What = what[i]
+		}
+		if ls.Compressed, err = l.Size(); err != nil {
+			return nil, fmt.Errorf("layer %d: %w", i+1, err)
+		}
+		mt, err := l.MediaType()
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", i+1, err)
+		}
+		ls.MediaType = string(mt)
+		if ls.Uncompressed, err = uncompressedSize(ctx, l); err != nil {
+			return nil, fmt.Errorf("layer %d: %w", i+1, err)
+		}
+		out = append(out, ls)
+	}
+	return out, nil
+}
+
+func uncompressedSize(ctx context.Context, l v1.Layer) (int64, error) {
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return 0, fmt.Errorf("open uncompressed: %w", err)
+	}
+	defer rc.Close()
+	n, err := io.Copy(io.Discard, ctxReader{ctx, rc})
+	if err != nil {
+		return n, fmt.Errorf("read uncompressed: %w", err)
+	}
+	return n, nil
+}
+
+// ctxReader stops a long read when the context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// benchSize reports the image's layers from the builder's OCI layout.
+func benchSize(ctx context.Context, o options, logf logFunc) []row {
+	const section = "size"
+	uTarget, cTarget := atMost(300e6, "≤ 300 MB"), atMost(110e6, "≤ 110 MB")
+	fail := func(err error) []row {
+		return []row{
+			failedRow(section, "image, uncompressed", err, uTarget),
+			failedRow(section, "image, compressed", err, cTarget),
+		}
+	}
+	if _, err := os.Stat(o.ociDir); err != nil {
+		return fail(fmt.Errorf("OCI layout: %w (build it with: go run . build)", err))
+	}
+	img, err := imageFromLayout(o.ociDir)
+	if err != nil {
+		return fail(err)
+	}
+	dg, err := img.Digest()
+	if err != nil {
+		return fail(fmt.Errorf("image digest: %w", err))
+	}
+	logf("size: reading the layers of %s in %s", dg, o.ociDir)
+	layers, err := layerSizes(ctx, img)
+	if err != nil {
+		return fail(err)
+	}
+	var rows []row
+	var tu, tc int64
+	for i, l := range layers {
+		tu += l.Uncompressed
+		tc += l.Compressed
+		rows = append(rows, measured(section, fmt.Sprintf("layer %d: %s", i+1, l.What),
+			fmt.Sprintf("%s uncompressed, %s %s", megabytes(l.Uncompressed), megabytes(l.Compressed), compression(l.MediaType)), 0, nil))
+	}
+	short := dg.String()[:19]
+	return append(rows,
+		measured(section, "image "+short+", uncompressed", megabytes(tu), float64(tu), uTarget),
+		measured(section, "image "+short+", compressed (as pushed)", megabytes(tc), float64(tc), cTarget))
+}
+
+// compression names a layer media type's compression.
+func compression(mediaType string) string {
+	switch {
+	case strings.HasSuffix(mediaType, "+zstd"):
+		return "zstd"
+	case strings.HasSuffix(mediaType, "+gzip"), strings.HasSuffix(mediaType, ".tar.gzip"):
+		return "gzip"
+	}
+	return "as stored (" + mediaType + ")"
+}
