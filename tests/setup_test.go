@@ -39,9 +39,9 @@ var engineErr error
 func TestMain(m *testing.M) {
 	engineErr = dockertest.EngineAvailable(context.Background())
 	if engineErr != nil {
-		verdict := "the Docker scenarios skip"
+		verdict := "tests that need one skip"
 		if dockertest.Required() {
-			verdict = "E2E_REQUIRED=1: the Docker scenarios fail"
+			verdict = "tests that need one fail (E2E_REQUIRED=1)"
 		}
 		fmt.Fprintf(os.Stderr, "end-to-end suite: no Docker engine (%v): %s\n", engineErr, verdict)
 	}
