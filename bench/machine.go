@@ -40,6 +40,7 @@ func describeMachine(ctx context.Context, o options) (machine, error) {
 	if id, err := docker(ctx, "image", "inspect", "--format",
 		`{{.Id}} {{index .Config.Labels "org.opencontainers.image.version"}}`, o.image); err == nil {
 		id, version, _ := strings.Cut(id, " ")
+		m.ImageID = id
 		m.Image = fmt.Sprintf("%s (%s, Synapse %s)", o.image, shortID(id), version)
 	}
 	return m, nil

@@ -152,7 +152,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case "config":
 			rows = append(rows, benchConfigStep(ctx, o.repo, o, logf)...)
 		case "size":
-			rows = append(rows, benchSize(ctx, o, logf)...)
+			rows = append(rows, benchSize(ctx, o, m.ImageID, logf)...)
 		case "build":
 			rows = append(rows, benchBuild(ctx, o.repo, logf)...)
 		case "memory":

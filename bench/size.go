@@ -155,8 +155,10 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// benchSize reports the image's layers from the builder's OCI layout.
-func benchSize(ctx context.Context, o options, logf logFunc) []row {
+// benchSize reports the image's layers from the builder's OCI layout;
+// imageID (of o.image in the engine) tells whether the layout holds the
+// same image as the other sections measure.
+func benchSize(ctx context.Context, o options, imageID string, logf logFunc) []row {
 	const section = "size"
 	uTarget, cTarget := atMost(300e6, "≤ 300 MB"), atMost(110e6, "≤ 110 MB")
 	fail := func(err error) []row {
@@ -189,10 +191,15 @@ func benchSize(ctx context.Context, o options, logf logFunc) []row {
 		rows = append(rows, measured(section, fmt.Sprintf("layer %d: %s", i+1, l.What),
 			fmt.Sprintf("%s uncompressed, %s %s", megabytes(l.Uncompressed), megabytes(l.Compressed), compression(l.MediaType)), 0, nil))
 	}
-	short := dg.String()[:19]
+	name := "image " + dg.String()[:19]
+	if cfg, err := img.ConfigName(); err == nil && imageID != "" && cfg.String() != imageID {
+		// The table's other rows measured o.image: say when this is another build.
+		name += " (the OCI layout's; not " + o.image + ")"
+		logf("size: the OCI layout holds image ID %s, %s is %s", cfg, o.image, imageID)
+	}
 	return append(rows,
-		measured(section, "image "+short+", uncompressed", megabytes(tu), float64(tu), uTarget),
-		measured(section, "image "+short+", compressed (as pushed)", megabytes(tc), float64(tc), cTarget))
+		measured(section, name+", uncompressed", megabytes(tu), float64(tu), uTarget),
+		measured(section, name+", compressed (as pushed)", megabytes(tc), float64(tc), cTarget))
 }
 
 // compression names a layer media type's compression.

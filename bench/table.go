@@ -85,6 +85,7 @@ type machine struct {
 	LoadAvg   string
 	Date      time.Time
 	Image     string // reference and ID of the image measured
+	ImageID   string // its ID (config digest), "" when it is not in the engine
 	Arguments string // the bench command line
 }
 
