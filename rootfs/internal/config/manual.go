@@ -2,9 +2,11 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -81,7 +83,7 @@ func ReadManual(path string) (Manual, error) {
 		}
 		// A host starting with "/" is a Unix socket: nothing to wait for over TCP.
 		if host != "" && host[0] != '/' {
-			m.DBAddress = joinHostPort(host, port)
+			m.DBAddress = net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port))
 		}
 	}
 	return m, nil
@@ -101,16 +103,5 @@ func healthURL(port int, bind []string) string {
 		}
 		break
 	}
-	return "http://" + joinHostPort(host, port) + "/health"
-}
-
-func joinHostPort(host string, port int) string {
-	if len(host) > 0 && host[0] != '[' {
-		for _, c := range host {
-			if c == ':' {
-				return "[" + host + "]:" + strconv.Itoa(port)
-			}
-		}
-	}
-	return host + ":" + strconv.Itoa(port)
+	return "http://" + net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port)) + "/health"
 }

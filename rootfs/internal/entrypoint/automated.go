@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/synapse-image/synapse-image/rootfs/internal/appservices"
@@ -224,7 +226,7 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 	}
 	s.logf("automated mode: wrote %s (%s) in %s", hsPath, summary(p), time.Since(start).Round(time.Microsecond))
 	if pg := st.Postgres; pg != nil {
-		addr := joinHostPort(pg.Host, pg.Port)
+		addr := net.JoinHostPort(pg.Host, strconv.Itoa(pg.Port))
 		if err := pgwait.Wait(ctx, addr, pg.WaitTimeout, s.logf); err != nil {
 			return "", err
 		}
@@ -285,13 +287,4 @@ func writable(dir string) error {
 		return badf("SYNAPSE_DATA_DIR: %s is not writable by uid %d gid %d (%v): make it writable for this user, or start the container as root and set UID/GID", dir, os.Geteuid(), os.Getegid(), err)
 	}
 	return nil
-}
-
-func joinHostPort(host string, port int) string {
-	for _, c := range host {
-		if c == ':' {
-			return fmt.Sprintf("[%s]:%d", host, port)
-		}
-	}
-	return fmt.Sprintf("%s:%d", host, port)
 }
