@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +34,10 @@ func TestDockerRunSQLite(t *testing.T) {
 		"-u", cliUser, "-p", "cli pass", "--no-admin", "http://localhost:8008")
 	require.NoError(t, err, "docker exec register_new_matrix_user: %s", out)
 	hs.Login(ctx, t, cliUser, "cli pass")
+
+	assertNoSecretsInLogs(t, s.Container,
+		s.readData(t, server+".registration.key"), s.readData(t, server+".macaroon.key"),
+		s.readData(t, server+".form.key"), strings.Fields(s.readData(t, server+".signing.key"))[2])
 
 	assert.FileExists(t, filepath.Join(data, "homeserver.db"), "SQLite database in /data")
 	assert.FileExists(t, filepath.Join(data, server+".signing.key"))
@@ -140,6 +145,17 @@ func TestStopIsClean(t *testing.T) {
 	assert.NotEqual(t, 137, st.ExitCode, "Synapse was SIGKILLed: it did not end on SIGTERM within Docker's 10 s")
 	assert.Equal(t, 0, st.ExitCode, "exit status after docker stop")
 	assert.False(t, st.OOMKilled)
+}
+
+// assertNoSecretsInLogs checks that no secret appears in the container's log.
+func assertNoSecretsInLogs(t *testing.T, c *dockertest.Container, secrets ...string) {
+	t.Helper()
+	stdout, stderr, err := c.Logs(context.Background())
+	require.NoError(t, err)
+	for i, secret := range secrets {
+		require.NotEmpty(t, secret)
+		assert.NotContains(t, stdout+stderr, secret, "secret #%d appears in the container log", i+1)
+	}
 }
 
 // countFiles counts regular files under dir.

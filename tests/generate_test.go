@@ -66,6 +66,40 @@ func TestGenerateThenManualMode(t *testing.T) {
 	assert.Equal(t, string(first), string(after), "manual mode never edits the config")
 }
 
+// TestCheckMode: check validates and prints the config run would use,
+// secrets masked, and writes nothing.
+func TestCheckMode(t *testing.T) {
+	t.Parallel()
+	const server = "check.e2e.test"
+	image := synapseImage(t)
+	data := dockertest.HostDir(t, image)
+	before, err := dockertest.Snapshot(data)
+	require.NoError(t, err)
+	env := baseEnv(server)
+	secrets := map[string]string{
+		"SYNAPSE_REGISTRATION_SHARED_SECRET": "e2e-check-registration-secret",
+		"SYNAPSE_MACAROON_SECRET_KEY":        "e2e-check-macaroon-secret",
+		"POSTGRES_PASSWORD":                  "e2e-check-postgres-password",
+		"SYNAPSE_TURN_SECRET":                "e2e-check-turn-secret",
+	}
+	for k, v := range secrets {
+		env[k] = v
+	}
+	env["SYNAPSE_TURN_URIS"] = "turn:turn.e2e.test"
+
+	code, stdout, stderr := runToExit(t, dockertest.Options{Image: image, Env: env, Mounts: []string{data + ":/data"}, Args: []string{"check"}})
+	require.Equal(t, 0, code, "check: %s", stderr)
+	var cfg map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(stdout), &cfg), "check prints YAML on stdout")
+	assert.Equal(t, server, cfg["server_name"])
+	for k, v := range secrets {
+		assert.NotContains(t, stdout+stderr, v, "check must mask %s", k)
+	}
+	after, err := dockertest.Snapshot(data)
+	require.NoError(t, err)
+	assert.Empty(t, dockertest.DiffSnapshots(before, after), "check writes nothing to /data")
+}
+
 // sharedSecret finds the registration shared secret of a generated config:
 // inline, or in the file registration_shared_secret_path names (a /data path).
 func sharedSecret(t *testing.T, cfg map[string]any, data string) string {

@@ -68,6 +68,7 @@ func TestDockerRunPostgres(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, users, string(res.Admin.ID), "the accounts are in PostgreSQL")
 	assert.NoFileExists(t, filepath.Join(data, "homeserver.db"), "no SQLite database when PostgreSQL is configured")
+	assertNoSecretsInLogs(t, syn, env["POSTGRES_PASSWORD"], hs.SharedSecret)
 	restarts, err := dockertest.Docker(ctx, "inspect", "--format", "{{.RestartCount}}", syn.Name)
 	require.NoError(t, err)
 	assert.Equal(t, "0", strings.TrimSpace(restarts.Stdout))
