@@ -124,6 +124,21 @@ func TestPostgresImage(t *testing.T) {
 		assert.Equal(t, "still here", got, "data survives a restart (no second initdb)")
 	})
 
+	t.Run("started as root on a host folder", func(t *testing.T) {
+		t.Parallel()
+		data := dockertest.HostDir(t, image)
+		db := dockertest.Run(t, dockertest.Options{
+			Image: image, User: "0:0", Env: postgresEnv("matrix", "pw", "synapse"),
+			Mounts: []string{data + ":/var/lib/postgresql/data"},
+		})
+		db.WaitHealthy(ctx, healthTimeout)
+		status, err := db.Exec(ctx, "cat", "/proc/1/status")
+		require.NoError(t, err)
+		assert.Regexp(t, `(?m)^Name:\s+postgres$`, status, "postgres is PID 1")
+		assert.NotRegexp(t, `(?m)^Uid:\s+0\s`, status, "postgres dropped root")
+		assert.FileExists(t, filepath.Join(data, "PG_VERSION"), "the cluster is in the host folder")
+	})
+
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
