@@ -251,3 +251,44 @@ func TestImageAsNonRoot(t *testing.T) {
 		assert.Equal(t, uint32(12345), fi.Sys().(*syscall.Stat_t).Uid, f)
 	}
 }
+
+// TestImageManualMode: generate a config in the image, then start with
+// SYNAPSE_CONFIG_PATH to /health; the signing key the config names is
+// created when missing and the config itself is left untouched.
+func TestImageManualMode(t *testing.T) {
+	d := setupDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := dataDir(t)
+	common := []string{"-v", d.bin + ":/start:ro", "-v", dir + ":/data", "--entrypoint", "/start"}
+	out, err := docker(ctx, append(append([]string{"run", "--rm", "--name", containerName("generate")}, common...),
+		"-e", "SYNAPSE_SERVER_NAME=example.com", "-e", "SYNAPSE_REPORT_STATS=no", "-e", "SYNAPSE_NO_TLS=1", d.image, "generate")...)
+	require.NoError(t, err, out)
+	cfg, err := os.ReadFile(filepath.Join(dir, "homeserver.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(filepath.Join(dir, "example.com.signing.key")))
+
+	name := containerName("manual")
+	out, err = docker(ctx, append(append([]string{"run", "-d", "--name", name}, common...),
+		"-e", "SYNAPSE_CONFIG_PATH=/data/homeserver.yaml", d.image)...)
+	require.NoError(t, err, out)
+	t.Cleanup(func() { docker(context.Background(), "rm", "-f", name) })
+	start := time.Now()
+	for {
+		if _, err := docker(ctx, "exec", name, "/start", "health"); err == nil {
+			break
+		}
+		if time.Since(start) > 90*time.Second {
+			logs, _ := docker(ctx, "logs", name)
+			t.Fatalf("manual mode not healthy after 90 s:\n%s", logs)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	logs, _ := docker(ctx, "logs", name)
+	assert.Contains(t, logs, "start: created signing key /data/example.com.signing.key")
+	assert.Contains(t, logs, "start: manual mode: using /data/homeserver.yaml")
+	after, err := os.ReadFile(filepath.Join(dir, "homeserver.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, string(cfg), string(after), "manual mode never edits the config")
+	assert.NoDirExists(t, filepath.Join(dir, "generated"))
+}
