@@ -21,7 +21,10 @@ import (
 	"github.com/synapse-image/synapse-image/image/tags"
 )
 
-// tagFlags is a repeatable flag.
+// cacheMaxAge is how long a cache entry is kept after its last use.
+const cacheMaxAge = 14 * 24 * time.Hour
+
+// tagFlags is the repeatable --tag flag.
 type tagFlags []string
 
 func (s *tagFlags) String() string     { return strings.Join(*s, ",") }
@@ -171,6 +174,12 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		fmt.Fprintf(stderr, "[output] loaded into Docker as %s (%.1fs)\n", strings.Join(tagNames, ", "), time.Since(t).Seconds())
+	}
+
+	if n, err := (&build.Cache{Dir: cacheDir}).Prune(cacheMaxAge); err != nil {
+		fmt.Fprintf(stderr, "[cache] %v\n", err)
+	} else if n > 0 {
+		fmt.Fprintf(stderr, "[cache] removed %d entries unused for %s\n", n, cacheMaxAge)
 	}
 
 	var total, compressed int64

@@ -41,28 +41,28 @@ cache="$work/cache"
 # Build the builder once, so go run's compile time is not measured.
 go build -o "$work/synapse-image" .
 
-build() { # label
+build() { # id label
   local log="$work/$1.log" t0 t1
   t0=$(date +%s.%N)
   (cd "$work/repo" && "$work/synapse-image" build --recipe "$recipe" --cache-dir "$cache" \
     --revision "$revision" "${load[@]}") >"$work/$1.out" 2>"$log" || { cat "$log" >&2; exit 1; }
   t1=$(date +%s.%N)
-  printf '%-32s %7.1f s\n' "$1" "$(echo "$t1 - $t0" | bc)"
+  printf '%-32s %7.1f s\n' "$2" "$(echo "$t1 - $t0" | bc)"
   grep -E '^\[(rootfs|wheels|project)\] (cached|built)' "$log" | sed 's/^/    /'
 }
 
 echo "synapse-image build benchmark ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ))"
-build "cold (empty cache)"
+build cold "cold (empty cache)"
 
 # A harmless change to the config generator: a comment in /start's main package.
 echo "// bench: $(date +%s%N)" >>"$work/repo/rootfs/start/main.go"
-build "warm (rootfs/ changed)"
-build "no change"
+build warm "warm (rootfs/ changed)"
+build nochange "no change"
 
 echo
 echo "layers:"
-grep '^\[layer\]' "$work/no change.log" | sed 's/^\[layer\] /    /'
-grep '^\[build\] done' "$work/no change.log" | sed 's/^\[build\] done in [0-9.]*s: /total: /'
+grep '^\[layer\]' "$work/nochange.log" | sed 's/^\[layer\] /    /'
+grep '^\[build\] done' "$work/nochange.log" | sed 's/^\[build\] done in [0-9.]*s: /total: /'
 if [ ${#load[@]} -gt 0 ]; then
   docker image ls --format 'docker image ls: {{.Size}}' builder-bench:latest
 fi

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // cacheVersion changes whenever the builder changes what a layer contains,
@@ -55,10 +56,37 @@ func (c *Cache) Lookup(key string) (string, bool) {
 		return "", false
 	}
 	dir := filepath.Join(c.Dir, "layers", key)
-	if _, err := os.Stat(filepath.Join(dir, "done")); err != nil {
+	done := filepath.Join(dir, "done")
+	if _, err := os.Stat(done); err != nil {
 		return "", false
 	}
+	now := time.Now()
+	_ = os.Chtimes(done, now, now) // last use, for Prune
 	return dir, true
+}
+
+// Prune removes the entries not used for maxAge and returns how many.
+func (c *Cache) Prune(maxAge time.Duration) (int, error) {
+	entries, err := os.ReadDir(filepath.Join(c.Dir, "layers"))
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cache: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		dir := filepath.Join(c.Dir, "layers", e.Name())
+		info, err := os.Stat(filepath.Join(dir, "done"))
+		if err != nil || time.Since(info.ModTime()) < maxAge {
+			continue // in use, or being written by another build
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return n, fmt.Errorf("cache: %w", err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 // Store runs fill on a new, empty directory and makes it the entry for key.

@@ -175,7 +175,8 @@ func debconfDB(lines []string) string {
 func explainMmdebstrap(out []byte) string {
 	var errs []string
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, "E: ") {
+		// Keep apt's own reasons, not mmdebstrap's "setup failed" summary.
+		if strings.HasPrefix(l, "E: ") && !strings.HasPrefix(l, "E: setup failed") && !strings.HasPrefix(l, "E: mmdebstrap failed") {
 			errs = append(errs, l)
 		}
 	}

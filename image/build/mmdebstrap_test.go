@@ -89,3 +89,9 @@ func TestFetchMirrorState(t *testing.T) {
 	_, err = FetchMirrorState(context.Background(), srv.Client(), srv.URL+"/debian", "sid")
 	assert.ErrorContains(t, err, "cannot reach the Debian mirror")
 }
+
+func TestExplainMmdebstrap(t *testing.T) {
+	out := "I: running apt-get update...\nE: Unable to locate package nope\nE: setup failed: E: apt-get ... failed\nE: mmdebstrap failed to run\n"
+	assert.Equal(t, "E: Unable to locate package nope", explainMmdebstrap([]byte(out)))
+	assert.Equal(t, "b\nc", explainMmdebstrap([]byte("a\nb\nc\n"))[len("a\n"):])
+}

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/synapse-image/synapse-image/image/layer"
@@ -47,44 +48,55 @@ func (b *builder) wheelsLayer(ctx context.Context, mirror MirrorState) (*builtLa
 		return nil, err
 	}
 	l, dir, err := b.cached("wheels", key, func(out string) error {
-		work, err := os.MkdirTemp("", "builder-wheels-")
+		root, err := b.wheelsBuildRoot(ctx, mirror)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(work)
-		root := filepath.Join(work, "root")
-		t := time.Now()
-		fmt.Fprintf(b.Log, "[wheels] mmdebstrap a build root with python3-pip for %d wheel(s)\n", len(wheels))
-		if err := b.RootFS.Make(ctx, b.r.Debian, []string{"python3-pip"}, b.Arch, mirror.Date, root); err != nil {
-			return fmt.Errorf("wheels build root: %w", err)
+		// The work directory inside the cached build root has a fixed name,
+		// as pip records the wheels' path (direct_url.json) in the layer; a
+		// lock keeps two builds sharing the cache apart.
+		unlock, err := lockFile(filepath.Join(root, "tmp", ".synapse-image-wheels.lock"))
+		if err != nil {
+			return fmt.Errorf("wheels: %w", err)
 		}
-		b.logf("wheels", "build root done in %s", since(t))
-		if err := os.MkdirAll(filepath.Join(root, "tmp/wheels"), 0o755); err != nil {
+		defer unlock()
+		const inRoot = "/tmp/synapse-image-wheels"
+		work := filepath.Join(root, inRoot)
+		if err := os.RemoveAll(work); err != nil {
 			return err
 		}
-		args := []string{"python3", "-m", "pip", "install", "--no-index", "--find-links", "/tmp/wheels",
-			"--root", "/tmp/wheelroot", "--break-system-packages", "--no-compile", "--no-warn-script-location",
+		if err := os.Mkdir(work, 0o755); err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
+		args := []string{"python3", "-m", "pip", "install", "--no-index", "--find-links", inRoot + "/wheels",
+			"--root", inRoot + "/out", "--break-system-packages", "--no-compile", "--no-warn-script-location",
 			"--disable-pip-version-check", "--root-user-action=ignore"}
+		if err := os.Mkdir(filepath.Join(work, "wheels"), 0o755); err != nil {
+			return err
+		}
 		for _, w := range wheels {
 			data, err := os.ReadFile(w)
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(filepath.Join(root, "tmp/wheels", filepath.Base(w)), data, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(work, "wheels", filepath.Base(w)), data, 0o644); err != nil {
 				return err
 			}
-			args = append(args, "/tmp/wheels/"+filepath.Base(w))
+			args = append(args, inRoot+"/wheels/"+filepath.Base(w))
 		}
+		t := time.Now()
 		if err := chroot(ctx, root, mirror.Date, args...); err != nil {
-			return fmt.Errorf("wheels: pip install (every dependency must be installed by debian.packages or be a wheel in %s): %w", b.WheelsDir, err)
+			return fmt.Errorf("wheels: every dependency must be installed by debian.packages or be a wheel in %s: %w", b.WheelsDir, err)
 		}
 		if err := chroot(ctx, root, mirror.Date, "python3", "-m", "compileall", "-q", "--invalidation-mode", "checked-hash",
-			"-s", "/tmp/wheelroot", "-p", "/", "/tmp/wheelroot"); err != nil {
+			"-s", inRoot+"/out", "-p", "/", inRoot+"/out"); err != nil {
 			return fmt.Errorf("wheels: compileall: %w", err)
 		}
+		b.logf("wheels", "pip install of %d wheel(s) in %s", len(wheels), since(t))
 		var paths []string
 		_, err = layer.Write(out, func(w io.Writer) error {
-			_, err := layer.WriteDir(w, filepath.Join(root, "tmp/wheelroot"), layer.DirOptions{
+			_, err := layer.WriteDir(w, filepath.Join(work, "out"), layer.DirOptions{
 				Epoch: mirror.Date,
 				Keep:  func(p string, _ fs.FileInfo) { paths = append(paths, p) },
 			})
@@ -101,14 +113,64 @@ func (b *builder) wheelsLayer(ctx context.Context, mirror MirrorState) (*builtLa
 	return l, b.addPaths(filepath.Join(dir, "paths"))
 }
 
+// wheelsBuildRoot is a root file system with the recipe's packages and
+// python3-pip, cached like a layer (by the Debian section and the mirror
+// state), so changing a wheel does not run mmdebstrap again.
+func (b *builder) wheelsBuildRoot(ctx context.Context, mirror MirrorState) (string, error) {
+	key, err := Key("wheels-root", b.r.Debian, b.Arch, mirror)
+	if err != nil {
+		return "", err
+	}
+	if dir, ok := b.Cache.Lookup(key); ok {
+		b.logf("wheels", "build root cached")
+		return filepath.Join(dir, "root"), nil
+	}
+	t := time.Now()
+	fmt.Fprintf(b.Log, "[wheels] mmdebstrap a build root with python3-pip (takes a minute or two)\n")
+	dir, err := b.Cache.Store(key, func(out string) error {
+		if err := b.RootFS.Make(ctx, b.r.Debian, []string{"python3-pip"}, b.Arch, mirror.Date, filepath.Join(out, "root")); err != nil {
+			return fmt.Errorf("wheels build root: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	b.logf("wheels", "build root made in %s", since(t))
+	return filepath.Join(dir, "root"), nil
+}
+
+// lockFile takes an exclusive lock on file (created when missing).
+func lockFile(file string) (func(), error) {
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
 // chroot runs a command inside root.
 func chroot(ctx context.Context, root string, epoch time.Time, args ...string) error {
 	cmd := exec.CommandContext(ctx, "chroot", append([]string{root}, args...)...)
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "HOME=/root",
 		"SOURCE_DATE_EPOCH=" + strconv.FormatInt(epoch.Unix(), 10)}
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s: %w\n%s", strings.Join(args, " "), err, lastLines(out, 15))
+	if err == nil {
+		return nil
 	}
-	return nil
+	// pip says what is wrong on its "ERROR:" lines.
+	var reasons []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "ERROR:") {
+			reasons = append(reasons, l)
+		}
+	}
+	if len(reasons) == 0 {
+		reasons = []string{lastLines(out, 15)}
+	}
+	return fmt.Errorf("%s %s: %w\n%s", args[0], strings.Join(args[1:min(len(args), 4)], " "), err, strings.Join(reasons, "\n"))
 }
