@@ -139,6 +139,14 @@ func (e *engine) inspect(ctx context.Context, name string) (container.InspectRes
 	return r.Container, nil
 }
 
+// events subscribes to the events of one container; the subscription is
+// active when it returns, so nothing after it is missed.
+func (e *engine) events(ctx context.Context, name string) client.EventsResult {
+	return e.api.Events(ctx, client.EventsListOptions{
+		Filters: make(client.Filters).Add("type", "container").Add("container", name),
+	})
+}
+
 // stop stops a container with SIGTERM (SIGKILL after timeout) and returns
 // how long that took.
 func (e *engine) stop(ctx context.Context, name string, timeout time.Duration) (time.Duration, error) {

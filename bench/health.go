@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
 )
 
 // observation is what one look at a container's state says.
@@ -38,4 +40,25 @@ func lastProbeOutput(c container.InspectResponse) string {
 	}
 	l := c.State.Health.Log[len(c.State.Health.Log)-1]
 	return fmt.Sprintf("exit %d: %s", l.ExitCode, lastLines(l.Output, 2))
+}
+
+// healthEvent reads a container event of `docker events`: "healthy" or
+// "unhealthy" for a health status change, "exited" when the container's
+// process ended, "" for anything else.
+func healthEvent(m events.Message) string {
+	if m.Type != events.ContainerEventType {
+		return ""
+	}
+	switch {
+	case m.Action == events.ActionDie:
+		return "exited"
+	case strings.HasPrefix(string(m.Action), string(events.ActionHealthStatus)+":"):
+		switch strings.TrimSpace(strings.TrimPrefix(string(m.Action), string(events.ActionHealthStatus)+":")) {
+		case "healthy":
+			return "healthy"
+		case "unhealthy":
+			return "unhealthy"
+		}
+	}
+	return ""
 }

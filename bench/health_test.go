@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -61,6 +62,28 @@ func TestObserve(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 			assert.Equal(t, tt.probe, lastProbeOutput(c))
+		})
+	}
+}
+
+func TestHealthEvent(t *testing.T) {
+	// `docker events --format '{{json .}}'` lines, as Docker 20.10 writes them.
+	tests := []struct {
+		name, event, want string
+	}{
+		{"healthy", `{"status":"health_status: healthy","id":"d64c","Type":"container","Action":"health_status: healthy","Actor":{"ID":"d64c","Attributes":{"name":"bench-1-synapse"}},"scope":"local","time":1764118979,"timeNano":1764118979626566417}`, "healthy"},
+		{"unhealthy", `{"Type":"container","Action":"health_status: unhealthy","Actor":{"ID":"d64c"}}`, "unhealthy"},
+		{"died", `{"status":"die","Type":"container","Action":"die","Actor":{"ID":"d64c","Attributes":{"exitCode":"2","name":"bench-1-synapse"}}}`, "exited"},
+		{"start is not a health event", `{"Type":"container","Action":"start","Actor":{"ID":"d64c"}}`, ""},
+		{"exec of the probe is not one either", `{"Type":"container","Action":"exec_start: /start health","Actor":{"ID":"d64c"}}`, ""},
+		{"health_status running (Docker 28)", `{"Type":"container","Action":"health_status: running","Actor":{"ID":"d64c"}}`, ""},
+		{"a network's die-like event", `{"Type":"network","Action":"die","Actor":{"ID":"n1"}}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var m events.Message
+			require.NoError(t, json.Unmarshal([]byte(tt.event), &m))
+			assert.Equal(t, tt.want, healthEvent(m))
 		})
 	}
 }

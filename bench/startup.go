@@ -196,13 +196,19 @@ func startOnce(ctx context.Context, e *engine, o options, c startCase, network, 
 	return t, err
 }
 
-// timeStart starts a created container and polls, every `every`, its
-// /health endpoint and Docker's view of its health, until both say ready.
+// timeStart starts a created container and measures when its /health
+// first answers 200 (polled every `every` on the published loopback port)
+// and when Docker marks it healthy (from the engine's event stream, which
+// reports the change the moment it happens, where polling `docker inspect`
+// would add load to the machine it measures).
 func timeStart(ctx context.Context, e *engine, name, healthURL string, every, limit time.Duration) (startTimes, error) {
 	httpc := &http.Client{
 		Timeout:   time.Second,
 		Transport: &http.Transport{DisableKeepAlives: true},
 	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	events := e.events(ctx, name)
 	var t startTimes
 	t0 := time.Now()
 	if err := e.start(ctx, name); err != nil {
@@ -210,43 +216,35 @@ func timeStart(ctx context.Context, e *engine, name, healthURL string, every, li
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	for {
-		if t.health == 0 && healthOK(ctx, httpc, healthURL) {
-			t.health = time.Since(t0)
-		}
-		if t.healthy == 0 {
-			c, err := e.inspect(ctx, name)
-			if err != nil {
-				return t, err
-			}
-			ob, err := observe(c)
-			if err != nil {
-				return t, err
-			}
-			switch {
-			case ob.Exited:
-				return t, fmt.Errorf("%s exited with status %d: %s", name, ob.ExitCode, e.logs(ctx, name))
-			case ob.Health == "healthy":
-				t.healthy = time.Since(t0)
-			case ob.Health == "unhealthy":
-				return t, fmt.Errorf("%s is unhealthy (%s): %s", name, lastProbeOutput(c), e.logs(ctx, name))
-			case ob.Health == "":
-				return t, fmt.Errorf("%s has no health check (image %s?)", name, c.Config.Image)
-			}
-		}
-		if t.health != 0 && t.healthy != 0 {
-			return t, nil
-		}
-		if time.Since(t0) > limit {
-			return t, fmt.Errorf("%s not ready after %s (/health 200: %v, healthy: %v): %s",
-				name, limit, t.health != 0, t.healthy != 0, e.logs(ctx, name))
-		}
+	for t.health == 0 || t.healthy == 0 {
 		select {
 		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return t, fmt.Errorf("%s not ready after %s (/health 200: %v, healthy: %v): %s",
+					name, limit, t.health != 0, t.healthy != 0, e.logs(context.WithoutCancel(ctx), name))
+			}
 			return t, ctx.Err()
+		case err := <-events.Err:
+			return t, fmt.Errorf("docker events of %s: %w", name, err)
+		case m := <-events.Messages:
+			switch healthEvent(m) {
+			case "healthy":
+				if t.healthy == 0 {
+					t.healthy = time.Since(t0)
+				}
+			case "unhealthy":
+				c, _ := e.inspect(ctx, name)
+				return t, fmt.Errorf("%s is unhealthy (%s): %s", name, lastProbeOutput(c), e.logs(ctx, name))
+			case "exited":
+				return t, fmt.Errorf("%s exited with status %s: %s", name, m.Actor.Attributes["exitCode"], e.logs(ctx, name))
+			}
 		case <-tick.C:
+			if t.health == 0 && healthOK(ctx, httpc, healthURL) {
+				t.health = time.Since(t0)
+			}
 		}
 	}
+	return t, nil
 }
 
 func healthOK(ctx context.Context, c *http.Client, url string) bool {
