@@ -56,8 +56,9 @@ func composeCLI() ([]string, error) {
 
 // Run runs one docker-compose command for the project.
 func (c *Compose) Run(ctx context.Context, args ...string) (Result, error) {
-	full := append(append(c.cli[1:len(c.cli):len(c.cli)], "--project-name", c.Project, "--file", c.File), args...)
-	return command(ctx, c.env, c.cli[0], full...)
+	full := append([]string{}, c.cli[1:]...)
+	full = append(full, "--project-name", c.Project, "--file", c.File)
+	return command(ctx, c.env, c.cli[0], append(full, args...)...)
 }
 
 // Must runs one docker-compose command and fails the test on error.

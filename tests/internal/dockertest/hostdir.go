@@ -28,8 +28,8 @@ func HostDir(t testing.TB, image string) string {
 		}
 		ctx, cancel := cleanupContext()
 		defer cancel()
-		if _, err := Docker(ctx, "run", "--rm", "--user", "0:0", "--entrypoint", "/bin/rm",
-			"--volume", dir+":/cleanup", image, "-rf", "/cleanup/."); err != nil {
+		if _, err := Docker(ctx, "run", "--rm", "--user", "0:0", "--entrypoint", "find",
+			"--volume", dir+":/cleanup", image, "/cleanup", "-mindepth", "1", "-delete"); err != nil {
 			t.Logf("cleanup of %s: %v", dir, err)
 		}
 		_ = os.RemoveAll(dir)
