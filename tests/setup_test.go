@@ -32,18 +32,23 @@ const (
 	synapseUID = 991
 )
 
-// engineErr says why the Docker engine cannot be used (nil: it can); found
-// once by TestMain, so that a machine without Docker gets one clear message.
+// engineErr says why the Docker engine cannot be used (nil: it can): no
+// engine, or not root. Found once by TestMain, so that such a machine gets
+// one clear message.
 var engineErr error
 
 func TestMain(m *testing.M) {
 	engineErr = dockertest.EngineAvailable(context.Background())
+	if engineErr == nil && os.Geteuid() != 0 {
+		// Host folders on /data end up owned by uid 991 with 0600 files.
+		engineErr = fmt.Errorf("the suite must run as root: it reads, chowns and snapshots host folders that containers own as uid %d", synapseUID)
+	}
 	if engineErr != nil {
 		verdict := "tests that need one skip"
 		if dockertest.Required() {
 			verdict = "tests that need one fail (E2E_REQUIRED=1)"
 		}
-		fmt.Fprintf(os.Stderr, "end-to-end suite: no Docker engine (%v): %s\n", engineErr, verdict)
+		fmt.Fprintf(os.Stderr, "end-to-end suite: cannot use the Docker engine (%v): %s\n", engineErr, verdict)
 	}
 	os.Exit(m.Run())
 }
@@ -52,7 +57,7 @@ func TestMain(m *testing.M) {
 func requireEngine(t *testing.T) {
 	t.Helper()
 	if engineErr != nil {
-		dockertest.Unavailable(t, "no Docker engine: "+engineErr.Error())
+		dockertest.Unavailable(t, "cannot use the Docker engine: "+engineErr.Error())
 	}
 }
 
