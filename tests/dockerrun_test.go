@@ -28,6 +28,20 @@ func TestDockerRunSQLite(t *testing.T) {
 	hs := s.homeserver(t)
 	hs.Run(ctx, t)
 
+	// Synapse itself is PID 1 (it gets docker stop's SIGTERM), runs as
+	// 991:991 and has jemalloc preloaded.
+	cmdline, err := s.Exec(ctx, "cat", "/proc/1/cmdline")
+	require.NoError(t, err)
+	assert.Contains(t, strings.ReplaceAll(cmdline, "\x00", " "), "synapse.app.homeserver", "PID 1 is Synapse")
+	status, err := s.Exec(ctx, "cat", "/proc/1/status")
+	require.NoError(t, err)
+	assert.Regexp(t, `(?m)^Uid:\s+991\s+991\s+991\s+991$`, status, "Synapse runs as uid 991")
+	assert.Regexp(t, `(?m)^Gid:\s+991\s+991\s+991\s+991$`, status, "Synapse runs as gid 991")
+	assert.Regexp(t, `(?m)^Groups:\s*991\s*$`, status, "no supplementary groups left from root")
+	maps, err := dockertest.Docker(ctx, "exec", "--user", "991:991", s.Name, "cat", "/proc/1/maps")
+	require.NoError(t, err)
+	assert.Contains(t, maps.Stdout, "libjemalloc", "jemalloc is preloaded")
+
 	// The README's way to add a user from the command line.
 	cliUser := "e2e-cli-" + matrixflow.RandomSuffix()
 	out, err := s.Exec(ctx, "register_new_matrix_user", "-c", "/data/generated/homeserver.yaml",
