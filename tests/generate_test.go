@@ -55,15 +55,45 @@ func TestGenerateThenManualMode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(first), string(again), "generate must not overwrite an existing homeserver.yaml")
 
+	// Manual mode creates the signing key the config names when it is missing.
+	keyPath, ok := cfg["signing_key_path"].(string)
+	require.True(t, ok && strings.HasPrefix(keyPath, "/data/"), "signing_key_path %v in /data", cfg["signing_key_path"])
+	hostKey := filepath.Join(data, strings.TrimPrefix(keyPath, "/data/"))
+	require.FileExists(t, hostKey, "generate creates the signing key")
+	require.NoError(t, os.Remove(hostKey))
+
 	s := runSynapse(t, server, data, dockertest.Options{
 		Image: image,
 		Env:   map[string]string{"SYNAPSE_CONFIG_PATH": "/data/homeserver.yaml"},
 	})
+	assert.FileExists(t, hostKey, "manual mode adds the missing signing key")
 	hs := matrixflow.Homeserver{URL: s.URL("http", "8008"), ServerName: server, SharedSecret: sharedSecret(t, cfg, data)}
 	hs.Run(ctx, t)
 	after, err := os.ReadFile(config)
 	require.NoError(t, err)
 	assert.Equal(t, string(first), string(after), "manual mode never edits the config")
+}
+
+// TestHelpAndHealthModes: help lists every variable of the contract; health
+// fails when no Synapse answers.
+func TestHelpAndHealthModes(t *testing.T) {
+	t.Parallel()
+	image := synapseImage(t)
+	code, stdout, stderr := runToExit(t, dockertest.Options{Image: image, Args: []string{"help"}})
+	require.Equal(t, 0, code, "help: %s", stderr)
+	for _, v := range []string{
+		"SYNAPSE_SERVER_NAME", "SYNAPSE_REPORT_STATS", "SYNAPSE_NO_TLS", "SYNAPSE_ENABLE_REGISTRATION",
+		"SYNAPSE_ALLOW_GUEST", "SYNAPSE_EVENT_CACHE_SIZE", "SYNAPSE_CACHE_FACTOR", "SYNAPSE_RECAPTCHA_PUBLIC_KEY",
+		"SYNAPSE_RECAPTCHA_PRIVATE_KEY", "SYNAPSE_TURN_URIS", "SYNAPSE_TURN_SECRET", "SYNAPSE_REGISTRATION_SHARED_SECRET",
+		"SYNAPSE_MACAROON_SECRET_KEY", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_HOST", "POSTGRES_USER",
+		"POSTGRES_PORT", "SYNAPSE_SMTP_HOST", "SYNAPSE_SMTP_PORT", "SYNAPSE_SMTP_USER", "SYNAPSE_SMTP_PASSWORD",
+		"SYNAPSE_LOG_LEVEL", "SYNAPSE_CONFIG_PATH", "UID", "GID",
+	} {
+		assert.Contains(t, stdout, v, "help documents %s", v)
+	}
+
+	code, _, stderr = runToExit(t, dockertest.Options{Image: image, Args: []string{"health"}})
+	assert.Equal(t, 1, code, "health without a running Synapse; stderr:\n%s", stderr)
 }
 
 // TestCheckMode: check validates and prints the config run would use,
