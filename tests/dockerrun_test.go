@@ -188,3 +188,37 @@ func countFiles(t *testing.T, dir string) int {
 	require.NoError(t, err, "walk %s", dir)
 	return n
 }
+
+// TestOwnershipOnRestart: /start does not chown -R /data on every start, only
+// when its owner differs from UID:GID (first start, or a changed UID).
+func TestOwnershipOnRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const server = "owner.e2e.test"
+	image := synapseImage(t)
+	data := dockertest.HostDir(t, image)
+
+	first := runSynapse(t, server, data, dockertest.Options{Image: image, Env: baseEnv(server)})
+	_, err := first.Stop(ctx)
+	require.NoError(t, err)
+	note := filepath.Join(data, "operator-note.txt")
+	require.NoError(t, os.WriteFile(note, []byte("root's file\n"), 0o644))
+
+	second := runSynapse(t, server, data, dockertest.Options{Image: image, Env: baseEnv(server)})
+	wrong, err := dockertest.Owners(data, synapseUID, synapseUID)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"operator-note.txt (0:0)"}, wrong, "a restart with the same UID must not chown the tree")
+	_, err = second.Stop(ctx)
+	require.NoError(t, err)
+
+	env := baseEnv(server)
+	env["UID"], env["GID"] = "1234", "1235"
+	third := runSynapse(t, server, data, dockertest.Options{Image: image, Env: env})
+	third.homeserver(t).Basics(ctx, t)
+	wrong, err = dockertest.Owners(data, 1234, 1235)
+	require.NoError(t, err)
+	assert.Empty(t, wrong, "a changed UID:GID takes over all of /data")
+	status, err := third.Exec(ctx, "cat", "/proc/1/status")
+	require.NoError(t, err)
+	assert.Regexp(t, `(?m)^Uid:\s+1234\s`, status, "Synapse runs as UID")
+}
