@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -57,9 +58,28 @@ func EnsureMmdebstrap(ctx context.Context, log io.Writer) error {
 	return nil
 }
 
+// qemuBinfmt names the binfmt_misc entry that runs arch's programs.
+var qemuBinfmt = map[string]string{"amd64": "qemu-x86_64", "arm64": "qemu-aarch64"}
+
+// checkForeignArch makes sure programs of another architecture can run, as
+// the packages' maintainer scripts run in the new root.
+func checkForeignArch(arch string) error {
+	if arch == runtime.GOARCH {
+		return nil
+	}
+	entry := filepath.Join("/proc/sys/fs/binfmt_misc", qemuBinfmt[arch])
+	if _, err := os.Stat(entry); err != nil {
+		return fmt.Errorf("building for linux/%s on linux/%s needs qemu user emulation: apt-get install qemu-user-static binfmt-support (missing %s)", arch, runtime.GOARCH, entry)
+	}
+	return nil
+}
+
 // Make runs mmdebstrap.
 func (m Mmdebstrap) Make(ctx context.Context, deb recipe.Debian, extra []string, arch string, epoch time.Time, dir string) error {
 	if err := EnsureMmdebstrap(ctx, m.logWriter()); err != nil {
+		return err
+	}
+	if err := checkForeignArch(arch); err != nil {
 		return err
 	}
 	tmp, err := os.MkdirTemp("", "builder-debconf-")
