@@ -101,9 +101,9 @@ func newBuilder(opt Options) (*builder, error) {
 	}
 	if opt.Mirror == nil {
 		client := &http.Client{}
-		opt.Mirror = func(ctx context.Context, mirror, suite string) (MirrorState, error) {
+		opt.Mirror = RememberMirror(filepath.Join(opt.Cache.Dir, "mirrors"), func(ctx context.Context, mirror, suite string) (MirrorState, error) {
 			return FetchMirrorState(ctx, client, mirror, suite)
-		}
+		})
 	}
 	if opt.Log == nil {
 		opt.Log = io.Discard
@@ -123,7 +123,12 @@ func (b *builder) build(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.logf("mirror", "%s %s of %s (%s)", b.r.Debian.Suite, mirror.InReleaseSHA256[:12], mirror.Date.Format(time.DateOnly), since(t))
+	if mirror.Remembered {
+		b.logf("mirror", "%s unreachable: using the state the last build saw, %s of %s (only cached layers can be used)",
+			b.r.Debian.Mirror, mirror.InReleaseSHA256[:12], mirror.Date.Format(time.DateOnly))
+	} else {
+		b.logf("mirror", "%s %s of %s (%s)", b.r.Debian.Suite, mirror.InReleaseSHA256[:12], mirror.Date.Format(time.DateOnly), since(t))
+	}
 
 	res := &Result{}
 	var layers []v1.Layer

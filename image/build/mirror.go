@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -18,6 +20,33 @@ import (
 type MirrorState struct {
 	InReleaseSHA256 string    `json:"inrelease_sha256"`
 	Date            time.Time `json:"date"`
+	// Remembered is set when the mirror could not be reached and this is
+	// the state seen by the last build that reached it.
+	Remembered bool `json:"-"`
+}
+
+// RememberMirror wraps fetch: a state read from the mirror is remembered in
+// dir; when the mirror cannot be reached, the remembered one is used, so a
+// build whose layers are all cached works offline (one that needs
+// mmdebstrap still fails, saying why).
+func RememberMirror(dir string, fetch func(ctx context.Context, mirror, suite string) (MirrorState, error)) func(ctx context.Context, mirror, suite string) (MirrorState, error) {
+	return func(ctx context.Context, mirror, suite string) (MirrorState, error) {
+		sum := sha256.Sum256([]byte(mirror + "\n" + suite))
+		file := filepath.Join(dir, hex.EncodeToString(sum[:8])+".json")
+		st, err := fetch(ctx, mirror, suite)
+		if err == nil {
+			if os.MkdirAll(dir, 0o755) == nil {
+				_ = writeJSON(file, st)
+			}
+			return st, nil
+		}
+		var old MirrorState
+		if readJSON(file, &old) != nil || old.InReleaseSHA256 == "" {
+			return MirrorState{}, err
+		}
+		old.Remembered = true
+		return old, nil
+	}
 }
 
 // FetchMirrorState reads <mirror>/dists/<suite>/InRelease.

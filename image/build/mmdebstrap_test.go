@@ -95,3 +95,33 @@ func TestExplainMmdebstrap(t *testing.T) {
 	assert.Equal(t, "E: Unable to locate package nope", explainMmdebstrap([]byte(out)))
 	assert.Equal(t, "b\nc", explainMmdebstrap([]byte("a\nb\nc\n"))[len("a\n"):])
 }
+
+func TestRememberMirror(t *testing.T) {
+	dir := t.TempDir()
+	online := true
+	fetch := RememberMirror(dir, func(ctx context.Context, m, s string) (MirrorState, error) {
+		if !online {
+			return MirrorState{}, fmt.Errorf("cannot reach the Debian mirror")
+		}
+		return fakeMirror(ctx, m, s)
+	})
+	ctx := context.Background()
+	_, err := fetch(ctx, "http://other", "sid")
+	require.NoError(t, err)
+
+	online = false
+	_, err = fetch(ctx, "http://deb.debian.org/debian", "sid")
+	assert.ErrorContains(t, err, "cannot reach", "nothing remembered for this mirror yet")
+
+	online = true
+	st, err := fetch(ctx, "http://deb.debian.org/debian", "sid")
+	require.NoError(t, err)
+	assert.False(t, st.Remembered)
+
+	online = false
+	old, err := fetch(ctx, "http://deb.debian.org/debian", "sid")
+	require.NoError(t, err)
+	assert.True(t, old.Remembered)
+	assert.Equal(t, st.InReleaseSHA256, old.InReleaseSHA256)
+	assert.True(t, st.Date.Equal(old.Date))
+}
