@@ -111,7 +111,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintln(stderr, "[build] no git revision (not a git checkout?): no revision label or sha tag; use --revision")
 		}
 	}
-	epoch, err := sourceDateEpoch(ctx, root)
+	epoch, err := sourceDateEpoch(ctx, root, stderr)
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func gitRevision(ctx context.Context, root string) string {
 }
 
 // sourceDateEpoch is $SOURCE_DATE_EPOCH, else the time of the last commit.
-func sourceDateEpoch(ctx context.Context, root string) (time.Time, error) {
+func sourceDateEpoch(ctx context.Context, root string, stderr io.Writer) (time.Time, error) {
 	if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
@@ -272,7 +272,10 @@ func sourceDateEpoch(ctx context.Context, root string) (time.Time, error) {
 	}
 	out, err := exec.CommandContext(ctx, "git", "-C", root, "log", "-1", "--format=%ct").Output()
 	if err != nil {
-		return time.Time{}, errors.New("no SOURCE_DATE_EPOCH and no git history to take it from: set SOURCE_DATE_EPOCH")
+		// Like ko: without a better time, the start of the Unix epoch, so
+		// the build stays reproducible.
+		fmt.Fprintln(stderr, "[build] no SOURCE_DATE_EPOCH and no git history: using 1970-01-01 as the creation time")
+		return time.Unix(0, 0).UTC(), nil
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
 	if err != nil {
