@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -154,6 +155,10 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stderr, "[output] OCI layout %s (%.1fs)\n", relPath(root, ociDir), time.Since(t).Seconds())
+	pkgFile := filepath.Join(root, ".build", r.Name, "packages.txt")
+	if err := writePackageList(pkgFile, res.Packages); err != nil {
+		return err
+	}
 	if f.oci != "" {
 		t = time.Now()
 		if err := build.WriteLayout(f.oci, res.Image, tagNames[0]); err != nil {
@@ -220,6 +225,25 @@ func imageTags(res *build.Result, revision string, extra []string) []string {
 		}
 	}
 	return out
+}
+
+// writePackageList writes "<package> <version>" lines, sorted: what the
+// image holds, for audits and diffs between builds.
+func writePackageList(file string, pkgs map[string]string) error {
+	names := make([]string, 0, len(pkgs))
+	for n := range pkgs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "%s %s\n", n, pkgs[n])
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
 }
 
 func parsePlatform(p string) (string, error) {

@@ -57,6 +57,8 @@ type Result struct {
 	// PackageVersion its Debian version ("1.160.0-1"); empty without version:.
 	Version, PackageVersion string
 	Layers                  []LayerInfo
+	// Packages are the Debian packages in the image and their versions.
+	Packages map[string]string
 }
 
 // LayerInfo describes one layer of the image.
@@ -176,6 +178,7 @@ func (b *builder) build(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 
+	res.Packages = facts.Packages
 	if p := b.r.Version.Package; p != "" {
 		v, ok := facts.Packages[p]
 		if !ok {

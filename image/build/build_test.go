@@ -130,6 +130,7 @@ func TestImageConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "1.160.0", res.Version)
 	assert.Equal(t, "1.160.0-1", res.PackageVersion)
+	assert.Equal(t, map[string]string{"matrix-synapse": "1.160.0-1"}, res.Packages, "only installed packages")
 
 	// Read the image back from an OCI layout, as the publisher does.
 	dir := filepath.Join(t.TempDir(), "oci")
