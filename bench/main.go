@@ -53,7 +53,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.memRuns, "memory-runs", 3, "starts per memory variant")
 	fs.IntVar(&o.configRuns, "config-runs", 21, "runs of /start per config-step measurement")
 	fs.IntVar(&o.pyRuns, "python-runs", 5, "runs of the 2018 Python config step")
-	fs.DurationVar(&o.poll, "poll", 20*time.Millisecond, "how often to poll /health and Docker's health state")
+	fs.DurationVar(&o.poll, "poll", 20*time.Millisecond, "how often to poll /health on the published loopback port")
 	fs.DurationVar(&o.idle, "idle", 5*time.Second, "idle time after healthy before reading memory")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "longest wait for one container to turn healthy")
 	fs.Usage = func() {
