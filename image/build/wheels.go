@@ -18,10 +18,12 @@ import (
 )
 
 // wheelsLayer installs the wheels in WheelsDir with the image's own Python.
-// pip is needed only to install them, so it runs in a throw-away root file
-// system (the recipe's packages plus python3-pip); the layer holds only what
-// pip wrote (below /usr/local), byte-compiled with checked-hash bytecode so it
-// does not depend on file times. No wheels, no layer.
+// pip is needed only to install them, so it runs in a separate build root
+// (the recipe's packages plus python3-pip, cached); the layer holds only what
+// pip wrote (below /usr/local, which comes first on Python's path, so a wheel
+// of a newer Synapse or library wins over Debian's), byte-compiled with
+// checked-hash bytecode so it does not depend on file times. No wheels, no
+// layer.
 func (b *builder) wheelsLayer(ctx context.Context, mirror MirrorState) (*builtLayer, error) {
 	if b.WheelsDir == "" {
 		return nil, nil
