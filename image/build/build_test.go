@@ -344,3 +344,16 @@ func tarFiles(t *testing.T, l v1.Layer) map[string]tarFile {
 	}
 	return out
 }
+
+func TestWheelsAreOptIn(t *testing.T) {
+	wheels := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(wheels, "x-1.0-py3-none-any.whl"), []byte("zip"), 0o644))
+	fake := &fakeRootFS{}
+	opt := testOptions(t, t.TempDir(), fake)
+	opt.WheelsDir = wheels
+	require.False(t, opt.Recipe.Wheels)
+	res, err := Build(context.Background(), opt)
+	require.NoError(t, err)
+	assert.Len(t, res.Layers, 2, "a recipe without wheels: true gets no wheels layer")
+	assert.Equal(t, 1, fake.calls, "and no build root for pip")
+}

@@ -25,8 +25,8 @@ import (
 // checked-hash bytecode so it does not depend on file times. No wheels, no
 // layer.
 func (b *builder) wheelsLayer(ctx context.Context, mirror MirrorState) (*builtLayer, error) {
-	if b.WheelsDir == "" {
-		return nil, nil
+	if !b.r.Wheels || b.WheelsDir == "" {
+		return nil, nil // this image takes no wheels
 	}
 	wheels, err := filepath.Glob(filepath.Join(b.WheelsDir, "*.whl"))
 	if err != nil {

@@ -38,6 +38,10 @@ type Recipe struct {
 	// elements), e.g. "/usr/lib/python3/dist-packages/**/tests".
 	// A matching directory is dropped with everything below it.
 	Remove []string `yaml:"remove"`
+	// Wheels says whether the Python wheels of the build's wheels directory
+	// (--wheels, default wheels/) are installed, in their own layer, with
+	// the image's Python. Only images whose software is Python take them.
+	Wheels bool `yaml:"wheels"`
 	// Users are added to /etc/passwd and /etc/group of the root file system.
 	Users []User `yaml:"users"`
 	// Dirs are directories created in the project layer, with owner and mode.

@@ -27,6 +27,7 @@ func TestParseMinimalDefaults(t *testing.T) {
 	assert.Equal(t, "demo", r.Repository, "repository defaults to the name")
 	assert.Equal(t, "apt", r.Debian.Variant)
 	assert.Equal(t, []string{"main"}, r.Debian.Components)
+	assert.False(t, r.Wheels, "wheels are opt-in")
 }
 
 func TestParseProjectRecipes(t *testing.T) {
@@ -53,6 +54,7 @@ func TestSynapseRecipe(t *testing.T) {
 	assert.Equal(t, []string{"CMD", "/start", "health"}, r.Config.Healthcheck.Test)
 	assert.Equal(t, Duration(time.Second), r.Config.Healthcheck.StartInterval)
 	assert.Equal(t, "matrix-synapse", r.Version.Package)
+	assert.True(t, r.Wheels, "the Synapse image takes the local wheels")
 	require.Len(t, r.Users, 1)
 	assert.Equal(t, User{Name: "synapse", UID: 991, GID: 991, Home: "/data", Shell: "/usr/sbin/nologin"}, r.Users[0])
 	assert.Equal(t, Mode(0o755), r.Dirs[0].Mode)
