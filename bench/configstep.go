@@ -68,7 +68,7 @@ func benchConfigStep(ctx context.Context, repo string, o options, logf logFunc) 
 	const section = "config step"
 	logf("config step: scripts/bench-config-step.sh (%d runs, Python %d)", o.configRuns, o.pyRuns)
 	out, err := runScript(ctx, repo, "scripts/bench-config-step.sh", []string{
-		"SYNAPSE_IMAGE=" + o.image, "RUNS=" + strconv.Itoa(o.configRuns), "PY_RUNS=" + strconv.Itoa(o.pyRuns),
+		"SYNAPSE_IMAGE=" + o.imageRef, "RUNS=" + strconv.Itoa(o.configRuns), "PY_RUNS=" + strconv.Itoa(o.pyRuns),
 	}, newLogWriter(logf, "config step: "))
 	var ct configTimes
 	if err == nil {

@@ -30,11 +30,15 @@ var allSections = []string{"start", "config", "size", "build", "memory"}
 
 type options struct {
 	image, pgImage, ociDir, repo string
-	sections                     []string
-	runs, memRuns                int
-	configRuns, pyRuns           int
-	poll, idle, timeout          time.Duration
-	portFrom, portTo             int
+	// imageRef is what containers are created from: the ID image had when
+	// the run began, so a rebuild of synapse:latest meanwhile (other work
+	// on the machine) cannot mix two images in one table.
+	imageRef            string
+	sections            []string
+	runs, memRuns       int
+	configRuns, pyRuns  int
+	poll, idle, timeout time.Duration
+	portFrom, portTo    int
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -124,6 +128,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	m.Arguments = strings.TrimSpace("go run ./bench " + strings.Join(args, " "))
+	o.imageRef = o.image
+	if m.ImageID != "" {
+		o.imageRef = m.ImageID
+	}
 	logf("%s", m)
 
 	var e *engine

@@ -122,7 +122,7 @@ func memOnce(ctx context.Context, e *engine, o options, v memVariant, vol string
 		"-p", fmt.Sprintf("127.0.0.1:%d:8008", port), "-v", vol + ":/data",
 		"-e", "SYNAPSE_SERVER_NAME=bench.test", "-e", "SYNAPSE_REPORT_STATS=no",
 	}, v.args...)
-	args = append(append(args, o.image), v.cmd...)
+	args = append(append(args, o.imageRef), v.cmd...)
 	if err := e.create(ctx, name, args...); err != nil {
 		return nil, err
 	}

@@ -182,7 +182,7 @@ func startOnce(ctx context.Context, e *engine, o options, c startCase, network, 
 		args = append(args, "-e", "POSTGRES_HOST="+pg, "-e", "POSTGRES_USER=matrix",
 			"-e", "POSTGRES_PASSWORD="+pgPassword, "-e", "POSTGRES_DB="+db)
 	}
-	args = append(append(args, c.extra...), o.image)
+	args = append(append(args, c.extra...), o.imageRef)
 	if err := e.create(ctx, name, args...); err != nil {
 		return startTimes{}, err
 	}
