@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -61,6 +62,42 @@ func parseConfigStep(out string) (configTimes, error) {
 	return ct, nil
 }
 
+// A line of `go test -bench`: "BenchmarkConfigStep/restart-2  50  3709307 ns/op".
+var goBenchLine = regexp.MustCompile(`^BenchmarkConfigStep/([\w-]+?)(?:-\d+)?\s+\d+\s+(\d+(?:\.\d+)?) ns/op`)
+
+// parseGoBench reads BenchmarkConfigStep's results: sub-benchmark → ms per op.
+func parseGoBench(out string) (map[string]float64, error) {
+	res := map[string]float64{}
+	for _, line := range strings.Split(out, "\n") {
+		m := goBenchLine.FindStringSubmatch(strings.TrimSpace(line))
+		if m == nil {
+			continue
+		}
+		ns, err := strconv.ParseFloat(m[2], 64)
+		if err != nil {
+			return nil, fmt.Errorf("go test -bench output: %q: %w", line, err)
+		}
+		res[m[1]] = ns / 1e6
+	}
+	if len(res) == 0 {
+		return nil, fmt.Errorf("go test -bench printed no BenchmarkConfigStep result")
+	}
+	return res, nil
+}
+
+// goBenchConfigStep runs the start helper's Go benchmark of the config step
+// on the host: /start's own work, in process, without creating a process.
+func goBenchConfigStep(ctx context.Context, repo string) (map[string]float64, error) {
+	var out, errb strings.Builder
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", "^BenchmarkConfigStep$", "-benchtime", "100x", "./rootfs/internal/entrypoint/")
+	cmd.Dir = repo
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("go test -bench BenchmarkConfigStep: %w: %s", err, lastLines(errb.String()+out.String(), 3))
+	}
+	return parseGoBench(out.String())
+}
+
 // benchConfigStep runs the start helper's scripts/bench-config-step.sh
 // (which times /start and the 2018 Python step inside the image, by one
 // loop in the container) and turns its output into rows.
@@ -83,10 +120,24 @@ func benchConfigStep(ctx context.Context, repo string, o options, logf logFunc) 
 	}
 	ratio := ct.Python.Median / ct.Run.Median
 	n := fmt.Sprintf(" (median of %d)", o.configRuns)
-	return []row{
-		measured(section, "/start check"+n, ct.Check.String(), ct.Check.Median, nil),
-		measured(section, "/start run, up to the exec of Synapse"+n, ct.Run.String(), ct.Run.Median, runTarget),
-		measured(section, fmt.Sprintf("2018: python3 -m synapse.app.homeserver --generate-keys (median of %d)", o.pyRuns), ct.Python.String(), ct.Python.Median, nil),
+	rows := []row{
+		measured(section, "/start check, in the image"+n, ct.Check.String(), ct.Check.Median, nil),
+		measured(section, "/start run, in the image, up to the exec of Synapse"+n, ct.Run.String(), ct.Run.Median, runTarget),
+		measured(section, fmt.Sprintf("2018: python3 -m synapse.app.homeserver --generate-keys, in the image (median of %d)", o.pyRuns), ct.Python.String(), ct.Python.Median, nil),
 		measured(section, "2018 step / /start run", fmt.Sprintf("%.0f×", ratio), ratio, ratioTarget),
 	}
+	// The same work without process creation, to tell /start's own cost
+	// from the machine's cost of starting a process.
+	gb, err := goBenchConfigStep(ctx, repo)
+	const what = "/start's own work, in process on the host (go test -bench BenchmarkConfigStep)"
+	if err != nil {
+		return append(rows, failedRow(section, what, err, nil))
+	}
+	var parts []string
+	for _, k := range []string{"restart", "check", "first-start"} {
+		if v, ok := gb[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s %.1f ms", k, v))
+		}
+	}
+	return append(rows, measured(section, what, strings.Join(parts, ", "), 0, nil))
 }

@@ -190,3 +190,25 @@ func TestCompression(t *testing.T) {
 	assert.Equal(t, "zstd", compression("application/vnd.oci.image.layer.v1.tar+zstd"))
 	assert.Equal(t, "as stored (application/vnd.oci.image.layer.v1.tar)", compression("application/vnd.oci.image.layer.v1.tar"))
 }
+
+func TestParseGoBench(t *testing.T) {
+	out := `goos: linux
+goarch: amd64
+pkg: github.com/synapse-image/synapse-image/rootfs/internal/entrypoint
+cpu: AMD EPYC
+BenchmarkConfigStep/restart-2         	      50	   3709307 ns/op
+BenchmarkConfigStep/check-2           	      50	   1596964 ns/op
+BenchmarkConfigStep/first-start-2     	      50	  15209869 ns/op
+PASS
+`
+	got, err := parseGoBench(out)
+	require.NoError(t, err)
+	assert.InDeltaMapValues(t, map[string]float64{"restart": 3.709307, "check": 1.596964, "first-start": 15.209869}, got, 1e-9)
+
+	got, err = parseGoBench("BenchmarkConfigStep/restart \t 10 \t 2500.5 ns/op\n")
+	require.NoError(t, err, "GOMAXPROCS=1 has no -N suffix")
+	assert.InDelta(t, 0.0025005, got["restart"], 1e-12)
+
+	_, err = parseGoBench("PASS\n")
+	assert.ErrorContains(t, err, "no BenchmarkConfigStep result")
+}
