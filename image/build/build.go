@@ -248,7 +248,11 @@ func (b *builder) rootfsLayer(ctx context.Context, mirror MirrorState) (*builtLa
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(work)
+		defer func() {
+			if err := removeAll(work); err != nil {
+				fmt.Fprintf(b.Log, "[rootfs] %v\n", err)
+			}
+		}()
 		root := filepath.Join(work, "root")
 		t := time.Now()
 		fmt.Fprintf(b.Log, "[rootfs] mmdebstrap %s: %s (takes a minute or two)\n", b.r.Debian.Suite, strings.Join(b.r.Debian.Packages, " "))

@@ -99,7 +99,7 @@ func (c *Cache) Store(key string, fill func(dir string) error) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("cache: %w", err)
 	}
-	defer os.RemoveAll(tmp)
+	defer removeAll(tmp) //nolint:errcheck // a left-over temporary entry is never used
 	if err := fill(tmp); err != nil {
 		return "", err
 	}

@@ -58,3 +58,8 @@ func TestKey(t *testing.T) {
 	assert.NotEqual(t, a, c)
 	assert.NotEqual(t, a, d)
 }
+
+func TestMountsBelow(t *testing.T) {
+	assert.Empty(t, mountsBelow(t.TempDir()))
+	assert.NotEmpty(t, mountsBelow("/"), "/proc at least is mounted below /")
+}

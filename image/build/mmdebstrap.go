@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/synapse-image/synapse-image/image/recipe"
@@ -99,6 +100,10 @@ func (m Mmdebstrap) Make(ctx context.Context, deb recipe.Debian, extra []string,
 		args = append(debCacheArgs(cache), args...)
 	}
 	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
+	// On cancel (Ctrl-C), ask mmdebstrap to stop so it unmounts /proc, /sys
+	// and /dev/pts of the new root; kill it only if it does not.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = time.Minute
 	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(epoch.Unix(), 10))
 	var tail bytes.Buffer
 	out := io.MultiWriter(&tail, m.logWriter())
