@@ -47,7 +47,10 @@ build() { # id label
   (cd "$work/repo" && "$work/synapse-image" build --recipe "$recipe" --cache-dir "$cache" \
     --revision "$revision" "${load[@]}") >"$work/$1.out" 2>"$log" || { cat "$log" >&2; exit 1; }
   t1=$(date +%s.%N)
-  printf '%-32s %7.1f s\n' "$2" "$(echo "$t1 - $t0" | bc)"
+  # The image digest after the time: equal digests for equal inputs show the
+  # build is reproducible.
+  printf '%-32s %7.1f s  %s\n' "$2" "$(echo "$t1 - $t0" | bc)" \
+    "$(grep -om1 'sha256:[0-9a-f]\{64\}' "$work/$1.out" || echo 'no digest')"
   grep -E '^\[(rootfs|wheels|project)\] (cached|built)' "$log" | sed 's/^/    /'
 }
 
