@@ -105,6 +105,24 @@ func dataDir(t *testing.T) string {
 	return dir
 }
 
+// waitHealthy polls /start health inside the container for up to 90 s and
+// returns how long it took; it fails the test with the container's log when
+// Synapse never answers.
+func waitHealthy(ctx context.Context, t *testing.T, name, what string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		if _, err := docker(ctx, "exec", name, "/start", "health"); err == nil {
+			return time.Since(start)
+		}
+		if time.Since(start) > 90*time.Second {
+			logs, _ := docker(ctx, "logs", name)
+			t.Fatalf("%snot healthy after 90 s:\n%s", what, logs)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
 func containerName(what string) string {
 	b := make([]byte, 4)
 	rand.Read(b)
@@ -181,18 +199,8 @@ func TestImageStartsToHealth(t *testing.T) {
 	require.NoError(t, err, out)
 	t.Cleanup(func() { docker(context.Background(), "rm", "-f", name) })
 
-	start := time.Now()
-	for {
-		if _, err := docker(ctx, "exec", name, "/start", "health"); err == nil {
-			break
-		}
-		if time.Since(start) > 90*time.Second {
-			logs, _ := docker(ctx, "logs", name)
-			t.Fatalf("not healthy after 90 s:\n%s", logs)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Logf("healthy %s after docker run", time.Since(start).Round(100*time.Millisecond))
+	took := waitHealthy(ctx, t, name, "")
+	t.Logf("healthy %s after docker run", took.Round(100*time.Millisecond))
 
 	cmdline, err := docker(ctx, "exec", name, "cat", "/proc/1/cmdline")
 	require.NoError(t, err)
@@ -273,17 +281,7 @@ func TestImageManualMode(t *testing.T) {
 		"-e", "SYNAPSE_CONFIG_PATH=/data/homeserver.yaml", d.image)...)
 	require.NoError(t, err, out)
 	t.Cleanup(func() { docker(context.Background(), "rm", "-f", name) })
-	start := time.Now()
-	for {
-		if _, err := docker(ctx, "exec", name, "/start", "health"); err == nil {
-			break
-		}
-		if time.Since(start) > 90*time.Second {
-			logs, _ := docker(ctx, "logs", name)
-			t.Fatalf("manual mode not healthy after 90 s:\n%s", logs)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	waitHealthy(ctx, t, name, "manual mode ")
 	logs, _ := docker(ctx, "logs", name)
 	assert.Contains(t, logs, "start: created signing key /data/example.com.signing.key")
 	assert.Contains(t, logs, "start: manual mode: using /data/homeserver.yaml")
