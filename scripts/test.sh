@@ -50,7 +50,13 @@ http:
 YML
 /usr/bin/docker-registry serve "$regdir/config.yml" >"$regdir/log" 2>&1 &
 regpid=$!
-trap 'kill $regpid 2>/dev/null || true; rm -rf "$regdir"' EXIT
+remote=""
+cleanup() {
+  kill "$regpid" 2>/dev/null || true
+  rm -rf "$regdir"
+  if [ -n "$remote" ]; then docker rm -f -v "$remote" >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$regport/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$regport/v2/" >/dev/null
 export TEST_REGISTRY=127.0.0.1:$regport
@@ -60,6 +66,24 @@ step "go test ./... (unit, acceptance, registry and end-to-end)"
 export SYNAPSE_IMAGE=${SYNAPSE_IMAGE:-synapse:latest}
 export POSTGRES_IMAGE=${POSTGRES_IMAGE:-synapse-postgres:latest}
 go test -count=1 -timeout 40m ./...
+echo "ok ($(elapsed))"
+
+step "URL mode of the suite against a running homeserver (what the Dagger module's test does)"
+remote=ci-remote-$$
+secret=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+docker run -d --name "$remote" -p 127.0.0.1::8008 \
+  -e SYNAPSE_SERVER_NAME=remote.test -e SYNAPSE_REPORT_STATS=no -e SYNAPSE_NO_TLS=1 \
+  -e SYNAPSE_REGISTRATION_SHARED_SECRET="$secret" "$SYNAPSE_IMAGE" >/dev/null
+url="http://$(docker port "$remote" 8008/tcp | head -n1)"
+for _ in $(seq 240); do curl -fsS "$url/health" >/dev/null 2>&1 && break; sleep 0.5; done
+curl -fsS "$url/health" >/dev/null || { docker logs "$remote" >&2; echo "the homeserver for URL mode never answered $url/health" >&2; exit 1; }
+out=$(E2E_HOMESERVER_URL=$url E2E_SERVER_NAME=remote.test E2E_REGISTRATION_SHARED_SECRET=$secret \
+  go test -count=1 -v -run '^TestRemoteHomeserver$' ./tests/ 2>&1) || { echo "$out"; exit 1; }
+# The test skips without E2E_HOMESERVER_URL: make sure it ran here.
+grep -q -- '--- PASS: TestRemoteHomeserver' <<<"$out" || { echo "$out"; echo "TestRemoteHomeserver did not pass" >&2; exit 1; }
+echo "$out" | grep -E '^(--- |ok|PASS|FAIL)'
+docker rm -f -v "$remote" >/dev/null
+remote=""
 echo "ok ($(elapsed))"
 
 step "the Dagger module (ci/): build, vet, test, bindings up to date"
