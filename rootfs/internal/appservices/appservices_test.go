@@ -9,14 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const good = `id: %s
-url: null
-as_token: a
-hs_token: h
-sender_localpart: bot
-namespaces: {users: []}
-`
-
 func write(t *testing.T, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)

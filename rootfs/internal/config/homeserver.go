@@ -135,12 +135,6 @@ type Secrets struct {
 	FormSecret               string
 }
 
-// Paths are the files the config points at.
-type Paths struct {
-	DataDir   string
-	LogConfig string
-}
-
 // Files are the per-server key and secret files in the data directory.
 type Files struct {
 	SigningKey, Registration, Macaroon, Form, TLSCert, TLSKey string

@@ -93,15 +93,14 @@ func ReadManual(path string) (Manual, error) {
 func HealthURL() string { return healthURL(HTTPPort, nil) }
 
 func healthURL(port int, bind []string) string {
+	// The first bind address decides; a wildcard means the loopback.
 	host := "127.0.0.1"
-	for _, a := range bind {
-		switch a {
+	if len(bind) > 0 {
+		switch bind[0] {
 		case "", "0.0.0.0", "::", "*":
-			host = "127.0.0.1"
 		default:
-			host = a
+			host = bind[0]
 		}
-		break
 	}
 	return "http://" + net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port)) + "/health"
 }

@@ -2,7 +2,6 @@ package entrypoint
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -11,10 +10,10 @@ import (
 	"time"
 
 	"github.com/synapse-image/synapse-image/rootfs/internal/appservices"
+	"github.com/synapse-image/synapse-image/rootfs/internal/atomicfile"
 	"github.com/synapse-image/synapse-image/rootfs/internal/config"
 	"github.com/synapse-image/synapse-image/rootfs/internal/env"
 	"github.com/synapse-image/synapse-image/rootfs/internal/pgwait"
-	"github.com/synapse-image/synapse-image/rootfs/internal/privileges"
 	"github.com/synapse-image/synapse-image/rootfs/internal/secrets"
 )
 
@@ -89,52 +88,6 @@ func (s *starter) load() (*plan, error) {
 	return p, nil
 }
 
-// create makes the missing secrets and keys (as the user Synapse runs as).
-func (s *starter) create(p *plan) error {
-	for _, f := range p.missing {
-		v, err := secrets.NewHex(s.sys.Rand)
-		if err != nil {
-			return err
-		}
-		if err := secrets.WriteNew(f.path, []byte(v), secrets.Mode); err != nil {
-			return err
-		}
-		*f.dst = v
-		s.logf("created %s (%s)", f.path, f.what)
-	}
-	if p.newSigningKey {
-		if err := s.createSigningKey(p.files.SigningKey); err != nil {
-			return err
-		}
-	}
-	if p.newTLS {
-		crt, key, err := secrets.NewTLSPair(p.settings.Host(), s.sys.Rand, s.sys.Now())
-		if err != nil {
-			return err
-		}
-		if err := secrets.WriteNew(p.files.TLSKey, key, secrets.Mode); err != nil {
-			return err
-		}
-		if err := secrets.WriteNew(p.files.TLSCert, crt, 0o644); err != nil {
-			return err
-		}
-		s.logf("created a self-signed TLS pair %s, %s (replace it with a real certificate for federation on 8448)", p.files.TLSCert, p.files.TLSKey)
-	}
-	return nil
-}
-
-func (s *starter) createSigningKey(path string) error {
-	key, err := secrets.NewSigningKey(s.sys.Rand)
-	if err != nil {
-		return err
-	}
-	if err := secrets.WriteNew(path, key, secrets.Mode); err != nil {
-		return err
-	}
-	s.logf("created signing key %s", path)
-	return nil
-}
-
 // homeserver builds the config of automated mode.
 func (s *starter) homeserver(p *plan, logConfig string) config.HomeServer {
 	return config.Build(config.Input{
@@ -144,34 +97,6 @@ func (s *starter) homeserver(p *plan, logConfig string) config.HomeServer {
 		IPv6:        s.sys.HasIPv6(),
 		AppServices: p.appServices,
 	})
-}
-
-// check prints the config run would use, secrets masked; it writes nothing.
-func (s *starter) check() error {
-	c, err := env.LoadCommon(s.sys.Env)
-	if err != nil {
-		return err
-	}
-	if c.ConfigPath != "" {
-		return s.checkManual(c)
-	}
-	p, err := s.load()
-	if err != nil {
-		return err
-	}
-	hs := s.homeserver(p, "")
-	doc, err := config.Node(hs)
-	if err != nil {
-		return err
-	}
-	config.Mask(doc)
-	out, err := config.Marshal("# The config /start run would write to "+filepath.Join(config.GeneratedDir(c.DataDir), "homeserver.yaml")+" (secrets masked).\n", doc)
-	if err != nil {
-		return err
-	}
-	_, err = s.sys.Stdout.Write(out)
-	s.logf("automated mode: the environment is valid (%s)", summary(p))
-	return err
 }
 
 func summary(p *plan) string {
@@ -218,10 +143,10 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 		return "", err
 	}
 	// homeserver.yaml holds secrets: 0600 like the key files.
-	if err := secrets.WriteReplace(hsPath, out, 0o600); err != nil {
+	if err := atomicfile.WriteReplace(hsPath, out, 0o600); err != nil {
 		return "", err
 	}
-	if err := secrets.WriteReplace(logPath, logOut, 0o644); err != nil {
+	if err := atomicfile.WriteReplace(logPath, logOut, 0o644); err != nil {
 		return "", err
 	}
 	s.logf("automated mode: wrote %s (%s) in %s", hsPath, summary(p), time.Since(start).Round(time.Microsecond))
@@ -234,42 +159,6 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 	return hsPath, nil
 }
 
-// fixOwnership gives the data directory to UID:GID, recursively but only
-// when its owner differs (first start, or a changed UID); media/ and
-// uploads/ are checked on their own, as they may be separate volumes.
-func (s *starter) fixOwnership(c env.Common, files []string) error {
-	for _, dir := range []string{c.DataDir, dataPath(c, "media"), dataPath(c, "uploads")} {
-		need, err := privileges.NeedsChown(dir, c.UID, c.GID)
-		if err != nil {
-			return fmt.Errorf("check owner of %s: %w", dir, err)
-		}
-		if !need {
-			continue
-		}
-		u, g, _ := privileges.Owner(dir)
-		s.logf("changing owner of %s from %d:%d to %d:%d (first start or a changed UID/GID)", dir, u, g, c.UID, c.GID)
-		start := time.Now()
-		n, err := privileges.ChownTree(dir, c.UID, c.GID)
-		if err != nil {
-			return err
-		}
-		s.logf("changed owner of %d entries in %s", n, time.Since(start).Round(time.Microsecond))
-	}
-	for _, f := range files {
-		need, err := privileges.NeedsChown(f, c.UID, c.GID)
-		if err != nil {
-			return fmt.Errorf("check owner of %s: %w", f, err)
-		}
-		if need {
-			s.logf("changing owner of %s to %d:%d", f, c.UID, c.GID)
-			if err := os.Lchown(f, c.UID, c.GID); err != nil {
-				return fmt.Errorf("change owner of %s: %w", f, err)
-			}
-		}
-	}
-	return nil
-}
-
 // ownedFiles are the files of automated mode that Synapse reads.
 func (p *plan) ownedFiles() []string {
 	f := p.files
@@ -277,14 +166,4 @@ func (p *plan) ownedFiles() []string {
 	files := []string{f.SigningKey, f.Registration, f.Macaroon, f.Form, f.TLSCert, f.TLSKey,
 		gen, filepath.Join(gen, "homeserver.yaml"), filepath.Join(gen, "log.config")}
 	return append(files, p.appServices...)
-}
-
-func writable(dir string) error {
-	if err := privileges.Writable(dir); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return badf("SYNAPSE_DATA_DIR: %s does not exist; mount a volume there (e.g. -v synapse-data:/data)", dir)
-		}
-		return badf("SYNAPSE_DATA_DIR: %s is not writable by uid %d gid %d (%v): make it writable for this user, or start the container as root and set UID/GID", dir, os.Geteuid(), os.Getegid(), err)
-	}
-	return nil
 }

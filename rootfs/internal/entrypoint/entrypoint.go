@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -51,6 +48,7 @@ type System struct {
 type badInput struct{ err error }
 
 func (b badInput) Error() string { return b.err.Error() }
+
 func (b badInput) Unwrap() error { return b.err }
 
 func bad(err error) error { return badInput{err} }
@@ -70,7 +68,7 @@ func Main(ctx context.Context, sys System, args []string) int {
 	case "run":
 		err = s.run(ctx, args)
 	case "generate":
-		err = s.generate(ctx)
+		err = s.generate()
 	case "check":
 		err = s.check()
 	case "health":
@@ -106,84 +104,4 @@ func (s *starter) logf(format string, args ...any) {
 // oneLine keeps an error on one line, as the contract asks.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
-}
-
-// Usage prints the modes and every variable.
-func Usage(w io.Writer) {
-	fmt.Fprint(w, `Usage: /start [MODE] [ARGS...]
-
-The entrypoint of the Synapse image: writes Synapse's config from
-environment variables (automated mode) or uses yours (manual mode), then
-runs Synapse as PID 1.
-
-Modes:
-  run [ARGS...]  (default) prepare /data, drop privileges, exec Synapse;
-                 ARGS are passed to Synapse. Manual mode when
-                 SYNAPSE_CONFIG_PATH is set (the file must exist).
-  generate       write a commented homeserver.yaml for hand editing to
-                 SYNAPSE_CONFIG_PATH (default /data/homeserver.yaml) plus
-                 keys and secrets; never overwrites an existing file
-  check          validate the environment and print the config run would
-                 use (secrets masked); writes nothing
-  health         GET http://127.0.0.1:8008/health (port from the config in
-                 manual mode); exit 0 when healthy, 1 otherwise
-  help           this text
-
-Exit status: 0 success, 1 failure, 2 bad input (one line on stderr names the
-variable or file; nothing is written).
-
-Variables (booleans: 1/0, true/false, yes/no, on/off; empty = false;
-NAME_FILE reads the value from a file for variables marked *):
-`)
-	for _, v := range env.Vars {
-		name := v.Name
-		if v.File {
-			name += " *"
-		}
-		fmt.Fprintf(w, "  %s (default: %s)\n      %s\n", name, v.Default, v.Help)
-	}
-	fmt.Fprint(w, `
-Files in the data directory (/data): homeserver.db, media/, uploads/,
-appservices/*.yaml|*.yml, SERVER.signing.key, SERVER.registration.key,
-SERVER.macaroon.key, SERVER.form.key, SERVER.tls.crt, SERVER.tls.key (kept
-between starts, secrets mode 0600) and generated/ (written on every start).
-
-Register a user:
-  docker exec -it synapse register_new_matrix_user -c /data/generated/homeserver.yaml http://localhost:8008
-`)
-}
-
-// dataPath joins name to the data directory.
-func dataPath(c env.Common, name string) string { return filepath.Join(c.DataDir, name) }
-
-// prepareDataDir makes sure the data directory exists and belongs to
-// UID:GID when /start runs as root, or is writable when it does not, then
-// drops privileges. It is the first step that writes. files are the known
-// files Synapse reads (keys, app services): each one is given to UID:GID
-// when it belongs to someone else (e.g. copied in as root).
-func (s *starter) prepareDataDir(c env.Common, files ...string) error {
-	if s.sys.Euid != 0 {
-		if v, ok := s.sys.Env.Lookup("UID"); ok && v != "" && v != strconv.Itoa(s.sys.Euid) {
-			s.logf("started as uid %d, not root: UID/GID are ignored, files are created as this user", s.sys.Euid)
-		}
-		return writable(c.DataDir)
-	}
-	// media/ and uploads/ are created before the ownership check so that
-	// they belong to UID:GID too.
-	for _, d := range []string{c.DataDir, dataPath(c, "media"), dataPath(c, "uploads")} {
-		if err := os.MkdirAll(d, 0o750); err != nil {
-			return fmt.Errorf("create data directory: %w", err)
-		}
-	}
-	if err := s.fixOwnership(c, files); err != nil {
-		return err
-	}
-	if c.UID == 0 && c.GID == 0 {
-		s.logf("warning: UID and GID are 0: Synapse runs as root")
-		return nil
-	}
-	if err := s.sys.Drop(c.UID, c.GID); err != nil {
-		return fmt.Errorf("drop privileges to %d:%d: %w", c.UID, c.GID, err)
-	}
-	return nil
 }

@@ -1,20 +1,18 @@
 package entrypoint
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/synapse-image/synapse-image/rootfs/internal/atomicfile"
 	"github.com/synapse-image/synapse-image/rootfs/internal/config"
 	"github.com/synapse-image/synapse-image/rootfs/internal/secrets"
 )
 
 // generate writes a commented homeserver.yaml for hand editing, plus keys
 // and secrets. It never overwrites an existing config or log config.
-func (s *starter) generate(ctx context.Context) error {
+func (s *starter) generate() error {
 	p, err := s.load()
 	if err != nil {
 		return err
@@ -46,12 +44,12 @@ func (s *starter) generate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := secrets.WriteNew(logPath, logOut, 0o644); err != nil {
+		if err := atomicfile.WriteNew(logPath, logOut, 0o644); err != nil {
 			return err
 		}
 		s.logf("wrote %s", logPath)
 	}
-	if err := secrets.WriteNew(cfgPath, out, 0o600); err != nil {
+	if err := atomicfile.WriteNew(cfgPath, out, 0o600); err != nil {
 		return err
 	}
 	s.logf("wrote %s: edit it, then run with SYNAPSE_CONFIG_PATH=%s", cfgPath, cfgPath)
@@ -88,10 +86,10 @@ func (s *starter) generateExisting(cfgPath string, p *plan) error {
 		if err != nil {
 			return err
 		}
-		if err := secrets.WriteNew(m.TLSKeyPath, key, secrets.Mode); err != nil {
+		if err := atomicfile.WriteNew(m.TLSKeyPath, key, secrets.Mode); err != nil {
 			return err
 		}
-		if err := secrets.WriteNew(m.TLSCertPath, crt, 0o644); err != nil {
+		if err := atomicfile.WriteNew(m.TLSCertPath, crt, 0o644); err != nil {
 			return err
 		}
 		s.logf("created a self-signed TLS pair %s, %s", m.TLSCertPath, m.TLSKeyPath)
@@ -99,15 +97,4 @@ func (s *starter) generateExisting(cfgPath string, p *plan) error {
 	}
 	s.logf("%s exists and was not changed; created %d missing key file(s)", cfgPath, created)
 	return nil
-}
-
-func parseYAML(b []byte) (*yaml.Node, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, err
-	}
-	if doc.Kind == 0 {
-		return nil, fmt.Errorf("the file is empty")
-	}
-	return &doc, nil
 }

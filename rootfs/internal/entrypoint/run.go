@@ -2,17 +2,11 @@ package entrypoint
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/synapse-image/synapse-image/rootfs/internal/config"
 	"github.com/synapse-image/synapse-image/rootfs/internal/env"
-	"github.com/synapse-image/synapse-image/rootfs/internal/health"
-	"github.com/synapse-image/synapse-image/rootfs/internal/pgwait"
-	"github.com/synapse-image/synapse-image/rootfs/internal/secrets"
 )
 
 // run prepares everything and execs Synapse.
@@ -89,90 +83,4 @@ func withPreload(envv []string, lib string) []string {
 		out = append(out, "LD_PRELOAD="+lib)
 	}
 	return out
-}
-
-// readManual reads the hand-written config named by SYNAPSE_CONFIG_PATH.
-func readManual(c env.Common) (config.Manual, error) {
-	fi, err := os.Stat(c.ConfigPath)
-	if errors.Is(err, os.ErrNotExist) {
-		return config.Manual{}, badf("SYNAPSE_CONFIG_PATH: %s does not exist; create it with the generate mode (docker run --rm -v synapse-data:/data -e SYNAPSE_SERVER_NAME=... -e SYNAPSE_REPORT_STATS=no IMAGE generate), edit it, then start again", c.ConfigPath)
-	}
-	if err != nil {
-		return config.Manual{}, badf("SYNAPSE_CONFIG_PATH: %v", err)
-	}
-	if fi.IsDir() {
-		return config.Manual{}, badf("SYNAPSE_CONFIG_PATH: %s is a directory; expected the homeserver.yaml file", c.ConfigPath)
-	}
-	m, err := config.ReadManual(c.ConfigPath)
-	if err != nil {
-		return m, badf("SYNAPSE_CONFIG_PATH: %v", err)
-	}
-	return m, nil
-}
-
-// runManual prepares /data for a hand-written config: only the signing key
-// it names is created when missing; the config itself is never touched.
-func (s *starter) runManual(ctx context.Context, c env.Common) (string, error) {
-	m, err := readManual(c)
-	if err != nil {
-		return "", err
-	}
-	wait, err := env.WaitTimeout(s.sys.Env)
-	if err != nil {
-		return "", err
-	}
-	if err := s.prepareDataDir(c, m.SigningKeyPath); err != nil {
-		return "", err
-	}
-	if m.SigningKeyPath != "" && !secrets.Exists(m.SigningKeyPath) {
-		if err := os.MkdirAll(filepath.Dir(m.SigningKeyPath), 0o750); err != nil {
-			return "", fmt.Errorf("create directory of the signing key: %w", err)
-		}
-		if err := s.createSigningKey(m.SigningKeyPath); err != nil {
-			return "", err
-		}
-	}
-	s.logf("manual mode: using %s", c.ConfigPath)
-	if m.DBAddress != "" {
-		if err := pgwait.Wait(ctx, m.DBAddress, wait, s.logf); err != nil {
-			return "", err
-		}
-	}
-	return c.ConfigPath, nil
-}
-
-// checkManual prints the hand-written config, secrets masked.
-func (s *starter) checkManual(c env.Common) error {
-	if _, err := readManual(c); err != nil {
-		return err
-	}
-	b, err := os.ReadFile(c.ConfigPath)
-	if err != nil {
-		return err
-	}
-	doc, err := parseYAML(b)
-	if err != nil {
-		return badf("SYNAPSE_CONFIG_PATH: %s: %v", c.ConfigPath, err)
-	}
-	config.Mask(doc)
-	out, err := config.Marshal("# "+c.ConfigPath+" (manual mode, secrets masked)\n", doc)
-	if err != nil {
-		return err
-	}
-	_, err = s.sys.Stdout.Write(out)
-	s.logf("manual mode: %s is valid YAML", c.ConfigPath)
-	return err
-}
-
-// health probes Synapse's /health on the port of the config.
-func (s *starter) health(ctx context.Context) error {
-	url := config.HealthURL()
-	if p := s.sys.Env.String("SYNAPSE_CONFIG_PATH"); p != "" {
-		m, err := config.ReadManual(p)
-		if err != nil {
-			return err
-		}
-		url = m.HealthURL
-	}
-	return health.Check(ctx, url)
 }

@@ -1,7 +1,7 @@
 // Package secrets creates and reads the keys and secrets kept in /data:
 // random hex secrets, Synapse's ed25519 signing key and a self-signed TLS
-// pair. Files are created with mode 0600 and an existing file is never
-// replaced, not even by a concurrent start.
+// pair. Callers write them with atomicfile.WriteNew and Mode, so an existing
+// file is never replaced, not even by a concurrent start.
 package secrets
 
 import (
@@ -19,7 +19,6 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -123,66 +122,4 @@ func randSerial(rand io.Reader) (*big.Int, error) {
 	}
 	b[0] &= 0x7f
 	return new(big.Int).SetBytes(b), nil
-}
-
-// WriteNew creates path with data and mode, and fails with os.ErrExist if
-// it exists. The content is complete before the name appears (temporary
-// file, fsync, hard link), so a crash never leaves a half-written key.
-func WriteNew(path string, data []byte, mode os.FileMode) error {
-	tmp, err := writeTemp(path, data, mode, true)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, path); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("%s: %w", path, os.ErrExist)
-		}
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	return nil
-}
-
-// WriteReplace writes path atomically (temporary file and rename),
-// replacing it if it exists. It does not fsync: it is for files written
-// afresh on every start, which a crash cannot leave half-written.
-func WriteReplace(path string, data []byte, mode os.FileMode) error {
-	tmp, err := writeTemp(path, data, mode, false)
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-func writeTemp(path string, data []byte, mode os.FileMode, sync bool) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return "", fmt.Errorf("write %s: %w", path, err)
-	}
-	name := f.Name()
-	fail := func(err error) (string, error) {
-		f.Close()
-		os.Remove(name)
-		return "", fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Chmod(mode); err != nil {
-		return fail(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if sync {
-		if err := f.Sync(); err != nil {
-			return fail(err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(name)
-		return "", fmt.Errorf("write %s: %w", path, err)
-	}
-	return name, nil
 }

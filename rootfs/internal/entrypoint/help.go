@@ -1,0 +1,53 @@
+package entrypoint
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/synapse-image/synapse-image/rootfs/internal/env"
+)
+
+// Usage prints the modes and every variable.
+func Usage(w io.Writer) {
+	fmt.Fprint(w, `Usage: /start [MODE] [ARGS...]
+
+The entrypoint of the Synapse image: writes Synapse's config from
+environment variables (automated mode) or uses yours (manual mode), then
+runs Synapse as PID 1.
+
+Modes:
+  run [ARGS...]  (default) prepare /data, drop privileges, exec Synapse;
+                 ARGS are passed to Synapse. Manual mode when
+                 SYNAPSE_CONFIG_PATH is set (the file must exist).
+  generate       write a commented homeserver.yaml for hand editing to
+                 SYNAPSE_CONFIG_PATH (default /data/homeserver.yaml) plus
+                 keys and secrets; never overwrites an existing file
+  check          validate the environment and print the config run would
+                 use (secrets masked); writes nothing
+  health         GET http://127.0.0.1:8008/health (port from the config in
+                 manual mode); exit 0 when healthy, 1 otherwise
+  help           this text
+
+Exit status: 0 success, 1 failure, 2 bad input (one line on stderr names the
+variable or file; nothing is written).
+
+Variables (booleans: 1/0, true/false, yes/no, on/off; empty = false;
+NAME_FILE reads the value from a file for variables marked *):
+`)
+	for _, v := range env.Vars {
+		name := v.Name
+		if v.File {
+			name += " *"
+		}
+		fmt.Fprintf(w, "  %s (default: %s)\n      %s\n", name, v.Default, v.Help)
+	}
+	fmt.Fprint(w, `
+Files in the data directory (/data): homeserver.db, media/, uploads/,
+appservices/*.yaml|*.yml, SERVER.signing.key, SERVER.registration.key,
+SERVER.macaroon.key, SERVER.form.key, SERVER.tls.crt, SERVER.tls.key (kept
+between starts, secrets mode 0600) and generated/ (written on every start).
+
+Register a user:
+  docker exec -it synapse register_new_matrix_user -c /data/generated/homeserver.yaml http://localhost:8008
+`)
+}
