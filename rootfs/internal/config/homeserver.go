@@ -255,8 +255,21 @@ func Node(v any) (*yaml.Node, error) {
 	return &doc, nil
 }
 
-// Marshal writes node (or any value) as YAML with two-space indents, after header.
+// Marshal writes v (a value, or a *yaml.Node, which it normalises in
+// place) as YAML with two-space indents, after header, for PyYAML (YAML
+// 1.1), the reader of Synapse: every string double-quoted, numbers,
+// booleans and nulls in the spelling YAML 1.1 and 1.2 agree on.
 func Marshal(header string, v any) ([]byte, error) {
+	n, ok := v.(*yaml.Node)
+	if !ok {
+		var err error
+		if n, err = Node(v); err != nil {
+			return nil, err
+		}
+	}
+	if err := forPyYAML(n); err != nil {
+		return nil, fmt.Errorf("marshal config: %w", err)
+	}
 	var buf bytes.Buffer
 	buf.WriteString(header)
 	if header != "" {
@@ -264,7 +277,7 @@ func Marshal(header string, v any) ([]byte, error) {
 	}
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(v); err != nil {
+	if err := enc.Encode(n); err != nil {
 		return nil, fmt.Errorf("marshal config: %w", err)
 	}
 	if err := enc.Close(); err != nil {

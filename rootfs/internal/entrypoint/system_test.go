@@ -23,9 +23,9 @@ func TestIPv6(t *testing.T) {
 		h.ipv6 = ipv6
 		require.Equal(t, ExitOK, h.main("check"))
 		if ipv6 {
-			assert.Contains(t, h.stdout.String(), "bind_addresses: ['::', 0.0.0.0]")
+			assert.Contains(t, h.stdout.String(), `bind_addresses: ["::", "0.0.0.0"]`)
 		} else {
-			assert.Contains(t, h.stdout.String(), "bind_addresses: [0.0.0.0]")
+			assert.Contains(t, h.stdout.String(), `bind_addresses: ["0.0.0.0"]`)
 		}
 	}
 }
