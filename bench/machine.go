@@ -36,9 +36,8 @@ func describeMachine(ctx context.Context, o options) (machine, error) {
 		return m, fmt.Errorf("machine: %w", err)
 	}
 	m.Docker, m.DockerAPI, _ = strings.Cut(v, " ")
-	// The storage driver matters: Python reads ~1500 files at start-up.
-	if driver, err := docker(ctx, "info", "--format", "{{.Driver}}"); err == nil && driver != "" {
-		m.Docker += " (" + driver + ")"
+	if driver, err := docker(ctx, "info", "--format", "{{.Driver}}"); err == nil {
+		m.Storage = driver
 	}
 	m.Image = o.image + " (not in the local engine)"
 	if id, err := docker(ctx, "image", "inspect", "--format",

@@ -7,6 +7,7 @@
 //	go run ./bench                 # everything but the build (a few minutes)
 //	go run ./bench -build          # also cold, warm and no-change builds
 //	go run ./bench -sections size,config -runs 3
+//	go run ./bench -write-docs docs/benchmarks.md   # also add the run to the docs
 //
 // Progress goes to stderr, the table to stdout. Everything it starts is
 // named bench-<pid>-… and removed at the end, also on Ctrl-C.
@@ -39,6 +40,9 @@ type options struct {
 	configRuns, pyRuns  int
 	poll, idle, timeout time.Duration
 	portFrom, portTo    int
+	// writeDocs is the results file (docs/benchmarks.md) this run is added
+	// to; "" leaves it alone.
+	writeDocs string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -53,6 +57,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.pgImage, "postgres-image", "synapse-postgres:latest", "PostgreSQL `image` for the PostgreSQL start rows")
 	fs.StringVar(&o.ociDir, "oci", ".build/synapse/oci", "OCI layout `dir` the builder wrote, for the size section")
 	fs.StringVar(&o.repo, "repo", ".", "repository root `dir` (where scripts/ is)")
+	fs.StringVar(&o.writeDocs, "write-docs", "", "also add this run (date, machine, table) to the generated part of `file`, e.g. docs/benchmarks.md, keeping the last 5 runs")
 	fs.IntVar(&o.runs, "runs", 5, "timed container starts per start case (median reported)")
 	fs.IntVar(&o.memRuns, "memory-runs", 3, "starts per memory variant")
 	fs.IntVar(&o.configRuns, "config-runs", 21, "runs of /start per config-step measurement")
@@ -121,6 +126,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2
 	}
+	if o.writeDocs != "" {
+		if err := checkDocsFile(o.writeDocs); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+	}
 	logf := newLogf(stderr)
 	m, err := describeMachine(ctx, o)
 	if err != nil {
@@ -177,7 +188,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if slices.ContainsFunc(rows, func(r row) bool { return r.Verdict == failed }) {
+		if o.writeDocs != "" {
+			fmt.Fprintf(stderr, "bench: not written to %s: a measurement failed\n", o.writeDocs)
+		}
 		return 1
+	}
+	if o.writeDocs != "" {
+		if err := writeDocs(o.writeDocs, m, rows); err != nil {
+			fmt.Fprintln(stderr, "bench: -write-docs:", err)
+			return 1
+		}
+		logf("results added to %s", o.writeDocs)
 	}
 	return 0
 }

@@ -80,8 +80,9 @@ type machine struct {
 	CPUs      int
 	MemBytes  uint64
 	Kernel    string
-	Docker    string
+	Docker    string // the server's version
 	DockerAPI string
+	Storage   string // the engine's storage driver: Python reads ~1500 files at start-up
 	LoadAvg   string
 	Date      time.Time
 	Image     string // reference and ID of the image measured
@@ -90,13 +91,33 @@ type machine struct {
 }
 
 func (m machine) String() string {
+	docker := m.Docker
+	if m.Storage != "" {
+		docker += " (storage driver " + m.Storage + ")"
+	}
 	return fmt.Sprintf("%s — %d CPUs, %.1f GiB RAM, Linux %s, Docker %s, load average %s",
-		m.Date.UTC().Format("2006-01-02 15:04 UTC"), m.CPUs, float64(m.MemBytes)/(1<<30), m.Kernel, m.Docker, m.LoadAvg)
+		m.Date.UTC().Format("2006-01-02 15:04 UTC"), m.CPUs, float64(m.MemBytes)/(1<<30), m.Kernel, docker, m.LoadAvg)
 }
 
-// writeTable prints the machine line and the rows as one markdown table,
-// columns padded so the plain text reads well too.
+// writeTable prints the machine line and the rows as one markdown table.
 func writeTable(w io.Writer, m machine, rows []row) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Machine: %s\n", m)
+	if m.Image != "" {
+		fmt.Fprintf(&b, "Image: %s\n", m.Image)
+	}
+	if m.Arguments != "" {
+		fmt.Fprintf(&b, "Command: `%s`\n", m.Arguments)
+	}
+	b.WriteString("\n")
+	b.WriteString(markdownTable(rows))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// markdownTable renders rows as a markdown table, columns padded so the
+// plain text reads well too.
+func markdownTable(rows []row) string {
 	header := []string{"section", "measurement", "result", "target", "met"}
 	cells := make([][]string, 0, len(rows))
 	for _, r := range rows {
@@ -113,14 +134,6 @@ func writeTable(w io.Writer, m machine, rows []row) error {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Machine: %s\n", m)
-	if m.Image != "" {
-		fmt.Fprintf(&b, "Image: %s\n", m.Image)
-	}
-	if m.Arguments != "" {
-		fmt.Fprintf(&b, "Command: `%s`\n", m.Arguments)
-	}
-	b.WriteString("\n")
 	line := func(c []string) {
 		b.WriteString("|")
 		for i, s := range c {
@@ -137,8 +150,7 @@ func writeTable(w io.Writer, m machine, rows []row) error {
 	for _, c := range cells {
 		line(c)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.String()
 }
 
 // escapeCell keeps a cell on one line and its pipes out of the table syntax.
