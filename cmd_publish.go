@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/synapse-image/synapse-image/image/names"
+	"github.com/synapse-image/synapse-image/image/pipeline"
 	"github.com/synapse-image/synapse-image/image/publish"
 	"github.com/synapse-image/synapse-image/image/tags"
 )
@@ -28,19 +30,13 @@ type publishCommand struct {
 	getenv func(string) string
 }
 
-// stringList is a repeatable flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
 func (c publishCommand) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, a := range args {
 		if a == "--" {
 			break
 		}
 		if n := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-"); strings.HasPrefix(a, "-") && (n == "password" || n == "p") {
-			return usageError{errors.New("a password is never taken as a flag value (it would show in ps and the shell history): use --password-file FILE, --password-stdin or REGISTRY_PASSWORD")}
+			return usageError{Err: errors.New("a password is never taken as a flag value (it would show in ps and the shell history): use --password-file FILE, --password-stdin or REGISTRY_PASSWORD")}
 		}
 	}
 
@@ -49,7 +45,7 @@ func (c publishCommand) run(ctx context.Context, args []string, stdout, stderr i
 	var (
 		registry   = fs.String("registry", "", "registry `HOST[:PORT]` to push to (required)")
 		repository = fs.String("repository", "", "repository in the registry (default: the image title label, else synapse)")
-		from       = fs.String("from", publish.DefaultLayout, "OCI layout `DIR` written by `go run . build`")
+		from       = fs.String("from", names.DefaultLayout(), "OCI layout `DIR` written by `go run . build`")
 		tagList    stringList
 		noLatest   = fs.Bool("no-latest", false, "do not move the latest tag")
 		packageTag = fs.Bool("package-tag", false, "also tag the exact Debian package version (v1.160.0-1)")
@@ -71,74 +67,37 @@ func (c publishCommand) run(ctx context.Context, args []string, stdout, stderr i
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return usageError{err}
+		return usageError{Err: err}
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q: publish takes flags only", fs.Arg(0))}
+		return usageError{Err: fmt.Errorf("unexpected argument %q: publish takes flags only", fs.Arg(0))}
 	}
 	if *registry == "" {
-		return usageError{errors.New("--registry is required: the registry HOST[:PORT] to push to")}
+		return usageError{Err: errors.New("--registry is required: the registry HOST[:PORT] to push to")}
 	}
 	if len(tagList) > 0 && (*noLatest || *packageTag) {
-		return usageError{errors.New("--no-latest and --package-tag change the computed tags; with --tag, list exactly the tags you want")}
+		return usageError{Err: errors.New("--no-latest and --package-tag change the computed tags; with --tag, list exactly the tags you want")}
 	}
 	auth, err := c.credentials(*username, *pwFile, *pwStdin)
 	if err != nil {
-		return usageError{err}
+		return usageError{Err: err}
 	}
 
-	img, err := publish.ReadLayout(*from)
-	if err != nil {
-		return err
-	}
-	info, inspectErr := publish.Inspect(img)
-	tagsToPush := []string(tagList)
-	if len(tagsToPush) == 0 {
-		if inspectErr != nil {
-			return inspectErr
-		}
-		tagsToPush = info.Tags(tags.Options{NoLatest: *noLatest, PackageTag: *packageTag})
-		if _, err := tags.ShortRevision(info.Revision); err != nil {
-			fmt.Fprintf(stderr, "note: no sha tag: image label %s: %v\n", publish.LabelRevision, err)
-		}
-	}
-	if strings.HasSuffix(info.Revision, "-dirty") {
-		fmt.Fprintf(stderr, "warning: the image was built from a tree with uncommitted changes (revision %s)\n", info.Revision)
-	}
-	repo := *repository
-	if repo == "" {
-		repo = "synapse"
-		if info.Title != "" {
-			repo = strings.ToLower(info.Title)
-		}
-	}
-
-	opt := publish.Options{
-		Registry:    *registry,
-		Repository:  repo,
-		Tags:        tagsToPush,
-		NoOverwrite: *noOverwrt,
-		DryRun:      *dryRun,
-		Insecure:    *insecure,
-		Auth:        auth,
-		Log:         func(format string, a ...any) { fmt.Fprintf(stderr, "  "+format+"\n", a...) },
-	}
-	if err := opt.Check(); err != nil {
-		return usageError{err}
-	}
-	what := info.Digest.String()
-	if inspectErr == nil {
-		what += fmt.Sprintf(" (Synapse %s, package %s)", info.Version, info.Version.Package)
-	}
-	fmt.Fprintf(stderr, "publishing %s from %s to %s/%s\n", what, *from, *registry, repo)
-	results, err := publish.Publish(ctx, img, opt)
-	if err != nil {
-		return err
-	}
-	for _, r := range results {
-		fmt.Fprintln(stdout, r)
-	}
-	return nil
+	return pipeline.Publish(ctx, pipeline.PublishOptions{
+		From: *from,
+		Registry: publish.Options{
+			Registry:    *registry,
+			Repository:  *repository,
+			Tags:        tagList,
+			NoOverwrite: *noOverwrt,
+			DryRun:      *dryRun,
+			Insecure:    *insecure,
+			Auth:        auth,
+		},
+		Tags:   tags.Options{NoLatest: *noLatest, PackageTag: *packageTag},
+		Stdout: stdout,
+		Log:    stderr,
+	})
 }
 
 // credentials returns the authenticator for --username and a password from

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/synapse-image/synapse-image/image/pipeline"
 )
 
 // command is one subcommand: its one-line summary and its entry point.
@@ -59,11 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// usageError marks an error caused by the command line rather than the work.
-type usageError struct{ err error }
-
-func (u usageError) Error() string { return u.err.Error() }
-func (u usageError) Unwrap() error { return u.err }
+// usageError marks an error caused by the command line rather than the
+// work; the pipeline returns the same type for a bad flag value.
+type usageError = pipeline.UsageError
 
 func usage(w io.Writer, cmds map[string]command) {
 	fmt.Fprintln(w, "usage: go run . COMMAND [flags]   (COMMAND -h for its flags)")

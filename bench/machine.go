@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/synapse-image/synapse-image/image/names"
 )
 
 // describeMachine collects what the table's heading says about the machine
@@ -41,7 +43,7 @@ func describeMachine(ctx context.Context, o options) (machine, error) {
 	}
 	m.Image = o.image + " (not in the local engine)"
 	if id, err := docker(ctx, "image", "inspect", "--format",
-		`{{.Id}} {{index .Config.Labels "org.opencontainers.image.version"}}`, o.image); err == nil {
+		`{{.Id}} {{index .Config.Labels "`+names.LabelVersion+`"}}`, o.image); err == nil {
 		id, version, _ := strings.Cut(id, " ")
 		m.ImageID = id
 		m.Image = fmt.Sprintf("%s (%s, Synapse %s)", o.image, shortID(id), version)

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/synapse-image/synapse-image/image/names"
 )
 
 var allSections = []string{"start", "config", "size", "build", "memory"}
@@ -55,7 +57,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&build, "build", false, "also run the build section (scripts/bench-build.sh: a cold build, minutes)")
 	fs.StringVar(&o.image, "image", "synapse:latest", "Synapse `image` in the local Docker engine")
 	fs.StringVar(&o.pgImage, "postgres-image", "synapse-postgres:latest", "PostgreSQL `image` for the PostgreSQL start rows")
-	fs.StringVar(&o.ociDir, "oci", ".build/synapse/oci", "OCI layout `dir` the builder wrote, for the size section")
+	fs.StringVar(&o.ociDir, "oci", names.DefaultLayout(), "OCI layout `dir` the builder wrote, for the size section")
 	fs.StringVar(&o.repo, "repo", ".", "repository root `dir` (where scripts/ is)")
 	fs.StringVar(&o.writeDocs, "write-docs", "", "also add this run (date, machine, table) to the generated part of `file`, e.g. docs/benchmarks.md, keeping the last 5 runs")
 	fs.IntVar(&o.runs, "runs", 5, "timed container starts per start case (median reported)")

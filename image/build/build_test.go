@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/synapse-image/synapse-image/image/publish"
 	"github.com/synapse-image/synapse-image/image/recipe"
 )
 
@@ -134,7 +135,8 @@ func TestImageConfig(t *testing.T) {
 
 	// Read the image back from an OCI layout, as the publisher does.
 	dir := filepath.Join(t.TempDir(), "oci")
-	require.NoError(t, WriteLayout(dir, res.Image, "latest"))
+	_, err = publish.Layout{Dir: dir, RefName: "latest"}.Publish(context.Background(), res.Image)
+	require.NoError(t, err)
 	idx, err := layout.ImageIndexFromPath(dir)
 	require.NoError(t, err)
 	m, err := idx.IndexManifest()

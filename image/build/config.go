@@ -8,15 +8,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/synapse-image/synapse-image/image/names"
 	"github.com/synapse-image/synapse-image/image/recipe"
-)
-
-// Labels the builder sets itself.
-const (
-	LabelVersion        = "org.opencontainers.image.version"
-	LabelRevision       = "org.opencontainers.image.revision"
-	LabelCreated        = "org.opencontainers.image.created"
-	LabelPackageVersion = "dev.synapse-image.package-version"
 )
 
 // defaultPath is Docker's default PATH, written into the image so every
@@ -41,13 +34,13 @@ func imageConfig(r *recipe.Recipe, in configInputs) ([]byte, error) {
 	for k, v := range c.Labels {
 		labels[k] = v
 	}
-	labels[LabelCreated] = in.epoch.UTC().Format(time.RFC3339)
+	labels[names.LabelCreated] = in.epoch.UTC().Format(time.RFC3339)
 	if in.revision != "" {
-		labels[LabelRevision] = in.revision
+		labels[names.LabelRevision] = in.revision
 	}
 	if in.version != "" {
-		labels[LabelVersion] = in.version
-		labels[LabelPackageVersion] = in.packageVersion
+		labels[names.LabelVersion] = in.version
+		labels[names.LabelPackageVersion] = in.packageVersion
 	}
 	env := []string{}
 	hasPath := false

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/synapse-image/synapse-image/image/names"
 	"github.com/synapse-image/synapse-image/image/tags"
 )
 
@@ -94,7 +95,7 @@ func TestPublishToRegistry(t *testing.T) {
 	opt := Options{Registry: reg, Repository: repo, Tags: tagList, Transport: counter, Log: t.Logf}
 
 	start := time.Now()
-	results, err := Publish(ctx, img, opt)
+	results, err := NewRegistry(opt).Publish(ctx, img)
 	require.NoError(t, err)
 	t.Logf("first push of %s (%s) to %s/%s: %s", want, source, reg, repo, time.Since(start).Round(time.Millisecond))
 	for _, r := range results {
@@ -105,7 +106,7 @@ func TestPublishToRegistry(t *testing.T) {
 
 	// The same image again: every tag is unchanged and nothing is written.
 	start = time.Now()
-	results, err = Publish(ctx, img, opt)
+	results, err = NewRegistry(opt).Publish(ctx, img)
 	require.NoError(t, err)
 	t.Logf("second push: %s", time.Since(start).Round(time.Millisecond))
 	for _, r := range results {
@@ -115,12 +116,12 @@ func TestPublishToRegistry(t *testing.T) {
 
 	// --no-overwrite against a tag that points elsewhere: refused, registry unchanged.
 	other := testImage(t, nil)
-	_, err = Publish(ctx, other, Options{Registry: reg, Repository: repo, Tags: []string{"publish-e2e-other"}})
+	_, err = NewRegistry(Options{Registry: reg, Repository: repo, Tags: []string{"publish-e2e-other"}}).Publish(ctx, other)
 	require.NoError(t, err)
 	noOverwrite := opt
 	noOverwrite.Tags = append([]string{"publish-e2e-new"}, append(slices.Clone(tagList), "publish-e2e-other")...)
 	noOverwrite.NoOverwrite = true
-	_, err = Publish(ctx, img, noOverwrite)
+	_, err = NewRegistry(noOverwrite).Publish(ctx, img)
 	var conflict *ConflictError
 	require.ErrorAs(t, err, &conflict)
 	assert.Equal(t, []Conflict{{"publish-e2e-other", digest(t, other)}}, conflict.Conflicts)
@@ -170,7 +171,7 @@ func TestPublishToRegistry(t *testing.T) {
 // SYNAPSE_IMAGE (default synapse:latest) exported from the Docker engine.
 func builtImage(t *testing.T, ctx context.Context) (v1.Image, string) {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), DefaultLayout)
+	dir := filepath.Join(repoRoot(t), names.DefaultLayout())
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
 		img, err := ReadLayout(dir)
 		require.NoError(t, err)

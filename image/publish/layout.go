@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,21 +9,75 @@ import (
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
+	"github.com/synapse-image/synapse-image/image/names"
 	"github.com/synapse-image/synapse-image/image/tags"
 )
 
-// DefaultLayout is where `go run . build` writes the OCI layout of image/synapse.yaml.
-const DefaultLayout = ".build/synapse/oci"
+// Layout writes the artifact as an OCI image layout in Dir, replacing what
+// was there: the layout holds exactly the last build, which is what
+// ReadLayout and `go run . publish` expect. The new layout is written next
+// to Dir and renamed into place, so a failed write leaves the old one whole.
+type Layout struct {
+	Dir string
+	// RefName annotates the manifest in index.json (the first tag); optional.
+	RefName string
+}
 
-// Image config labels that name what is inside the image.
-const (
-	LabelVersion        = "org.opencontainers.image.version"
-	LabelRevision       = "org.opencontainers.image.revision"
-	LabelTitle          = "org.opencontainers.image.title"
-	LabelPackageVersion = "dev.synapse-image.package-version"
-)
+func (l Layout) String() string { return "OCI layout " + l.Dir }
+
+// Publish implements Publisher.
+func (l Layout) Publish(_ context.Context, a Artifact) ([]Result, error) {
+	d, err := digestOf(a)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.write(a); err != nil {
+		return nil, fmt.Errorf("OCI layout %s: %w", l.Dir, err)
+	}
+	return []Result{{Dest: l.String(), Digest: d, Action: Written}}, nil
+}
+
+func (l Layout) write(a Artifact) error {
+	parent := filepath.Dir(l.Dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(l.Dir)+"-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	p, err := layout.Write(tmp, empty.Index)
+	if err != nil {
+		return err
+	}
+	var opts []layout.Option
+	if l.RefName != "" {
+		opts = append(opts, layout.WithAnnotations(map[string]string{names.AnnotationRefName: l.RefName}))
+	}
+	switch a := a.(type) {
+	case v1.Image:
+		err = p.AppendImage(a, opts...)
+	case v1.ImageIndex:
+		err = p.AppendIndex(a, opts...)
+	default:
+		err = fmt.Errorf("cannot write a %T", a)
+	}
+	if err != nil {
+		return err
+	}
+	old := tmp + ".old"
+	if err := os.Rename(l.Dir, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.Rename(tmp, l.Dir); err != nil {
+		return err
+	}
+	return os.RemoveAll(old)
+}
 
 // ReadLayout opens the image in the OCI layout dir, which must hold an index
 // with exactly one image (what the builder writes). It checks that every blob
@@ -101,15 +156,15 @@ func Inspect(img v1.Image) (Info, error) {
 		return info, fmt.Errorf("image %s: config: %w", d, err)
 	}
 	labels := cf.Config.Labels
-	info.Revision = labels[LabelRevision]
-	info.Title = labels[LabelTitle]
+	info.Revision = labels[names.LabelRevision]
+	info.Title = labels[names.LabelTitle]
 	switch {
-	case labels[LabelPackageVersion] != "":
-		info.Version, err = tags.ParseDebian(labels[LabelPackageVersion])
-	case labels[LabelVersion] != "":
-		info.Version, err = tags.ParseUpstream(labels[LabelVersion])
+	case labels[names.LabelPackageVersion] != "":
+		info.Version, err = tags.ParseDebian(labels[names.LabelPackageVersion])
+	case labels[names.LabelVersion] != "":
+		info.Version, err = tags.ParseUpstream(labels[names.LabelVersion])
 	default:
-		return info, fmt.Errorf("image %s has neither label %s nor %s: give the tags with --tag", d, LabelPackageVersion, LabelVersion)
+		return info, fmt.Errorf("image %s has neither label %s nor %s: give the tags with --tag", d, names.LabelPackageVersion, names.LabelVersion)
 	}
 	if err != nil {
 		return info, fmt.Errorf("image %s: %w", d, err)

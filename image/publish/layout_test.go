@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/synapse-image/synapse-image/image/names"
 	"github.com/synapse-image/synapse-image/image/tags"
 )
 
@@ -90,17 +91,17 @@ func TestInspect(t *testing.T) {
 		want    []string
 		wantErr string
 	}{
-		{"release", map[string]string{LabelVersion: "1.160.0", LabelPackageVersion: "1.160.0-1", LabelRevision: rev, LabelTitle: "synapse"},
+		{"release", map[string]string{names.LabelVersion: "1.160.0", names.LabelPackageVersion: "1.160.0-1", names.LabelRevision: rev, names.LabelTitle: "synapse"},
 			[]string{"v1.160.0", "v1.160", "latest", "sha-0123abc"}, ""},
-		{"pre-release", map[string]string{LabelVersion: "1.161.0rc1", LabelPackageVersion: "1.161.0~rc1-1", LabelRevision: rev},
+		{"pre-release", map[string]string{names.LabelVersion: "1.161.0rc1", names.LabelPackageVersion: "1.161.0~rc1-1", names.LabelRevision: rev},
 			[]string{"v1.161.0rc1", "sha-0123abc"}, ""},
-		{"no package label", map[string]string{LabelVersion: "1.161.0rc1", LabelRevision: rev},
+		{"no package label", map[string]string{names.LabelVersion: "1.161.0rc1", names.LabelRevision: rev},
 			[]string{"v1.161.0rc1", "sha-0123abc"}, ""},
-		{"no revision", map[string]string{LabelPackageVersion: "1.160.0-1"},
+		{"no revision", map[string]string{names.LabelPackageVersion: "1.160.0-1"},
 			[]string{"v1.160.0", "v1.160", "latest"}, ""},
-		{"no version", map[string]string{LabelRevision: rev}, nil,
+		{"no version", map[string]string{names.LabelRevision: rev}, nil,
 			"has neither label dev.synapse-image.package-version nor org.opencontainers.image.version: give the tags with --tag"},
-		{"bad package version", map[string]string{LabelPackageVersion: "latest"}, nil, `package version "latest"`},
+		{"bad package version", map[string]string{names.LabelPackageVersion: "latest"}, nil, `package version "latest"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,8 +114,8 @@ func TestInspect(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, digest(t, img), info.Digest)
-			assert.Equal(t, tt.labels[LabelRevision], info.Revision)
-			assert.Equal(t, tt.labels[LabelTitle], info.Title)
+			assert.Equal(t, tt.labels[names.LabelRevision], info.Revision)
+			assert.Equal(t, tt.labels[names.LabelTitle], info.Title)
 			assert.Equal(t, tt.want, info.Tags(tags.Options{}))
 		})
 	}

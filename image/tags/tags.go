@@ -26,6 +26,7 @@ package tags
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -179,3 +180,25 @@ var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
 // Valid reports whether t may be used as a tag in an OCI registry.
 func Valid(t string) bool { return tagRE.MatchString(t) }
+
+// ForBuild are the tags `go run . build` gives an image whose package
+// version is packageVersion: the tags of For when it is a Synapse version;
+// else (another recipe, like the PostgreSQL image) latest and the sha tag;
+// then extra, without duplicates.
+func ForBuild(packageVersion, revision string, extra []string) []string {
+	var out []string
+	if v, err := ParseDebian(packageVersion); err == nil {
+		out = For(v, revision, Options{})
+	} else {
+		out = []string{"latest"}
+		if short, err := ShortRevision(revision); err == nil {
+			out = append(out, "sha-"+short)
+		}
+	}
+	for _, t := range extra {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}

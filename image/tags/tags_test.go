@@ -182,3 +182,25 @@ func TestValid(t *testing.T) {
 	assert.True(t, Valid(long), "128 characters is the limit, not beyond it")
 	assert.False(t, Valid(long+"c"))
 }
+
+func TestForBuild(t *testing.T) {
+	rev := "0123456789abcdef0123456789abcdef01234567"
+	tests := []struct {
+		name  string
+		pkg   string
+		rev   string
+		extra []string
+		want  []string
+	}{
+		{"synapse release", "1.160.0-1", rev, nil, []string{"v1.160.0", "v1.160", "latest", "sha-0123456"}},
+		{"synapse rc", "1.161.0~rc1-1", rev, nil, []string{"v1.161.0rc1", "sha-0123456"}},
+		{"not a synapse version", "15.14-0+deb12u1", rev, nil, []string{"latest", "sha-0123456"}},
+		{"no version, no revision", "", "", nil, []string{"latest"}},
+		{"extra tags, no duplicates", "1.160.0-1", rev + "-dirty", []string{"edge", "latest"}, []string{"v1.160.0", "v1.160", "latest", "sha-0123456-dirty", "edge"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, ForBuild(tt.pkg, tt.rev, tt.extra))
+		})
+	}
+}

@@ -135,7 +135,7 @@ func TestPublishPushesEveryTag(t *testing.T) {
 	o := opts(reg, "v1.160.0", "v1.160", "latest", "sha-0123abc", "latest")
 	o.Log = func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }
 
-	res, err := Publish(context.Background(), img, o)
+	res, err := NewRegistry(o).Publish(context.Background(), img)
 	require.NoError(t, err)
 
 	want := digest(t, img)
@@ -157,11 +157,11 @@ func TestPublishSameImageAgainWritesNothing(t *testing.T) {
 	reg := newTestRegistry(t)
 	img := testImage(t, nil)
 	o := opts(reg, "v1.160.0", "latest")
-	_, err := Publish(context.Background(), img, o)
+	_, err := NewRegistry(o).Publish(context.Background(), img)
 	require.NoError(t, err)
 	reg.writes()
 
-	res, err := Publish(context.Background(), img, o)
+	res, err := NewRegistry(o).Publish(context.Background(), img)
 	require.NoError(t, err)
 	for _, r := range res {
 		assert.Equal(t, Unchanged, r.Action, r.Ref.String())
@@ -170,7 +170,7 @@ func TestPublishSameImageAgainWritesNothing(t *testing.T) {
 
 	// A new tag for an image the registry has: only its manifest is written.
 	o.Tags = []string{"v1.160.0", "sha-0123abc"}
-	res, err = Publish(context.Background(), img, o)
+	res, err = NewRegistry(o).Publish(context.Background(), img)
 	require.NoError(t, err)
 	assert.Equal(t, []Action{Unchanged, Pushed}, []Action{res[0].Action, res[1].Action})
 	w := reg.writes()
@@ -181,10 +181,10 @@ func TestPublishSameImageAgainWritesNothing(t *testing.T) {
 func TestPublishMovesTags(t *testing.T) {
 	reg := newTestRegistry(t)
 	old, img := testImage(t, nil), testImage(t, nil)
-	_, err := Publish(context.Background(), old, opts(reg, "latest", "v1.160"))
+	_, err := NewRegistry(opts(reg, "latest", "v1.160")).Publish(context.Background(), old)
 	require.NoError(t, err)
 
-	res, err := Publish(context.Background(), img, opts(reg, "v1.160.1", "v1.160", "latest"))
+	res, err := NewRegistry(opts(reg, "v1.160.1", "v1.160", "latest")).Publish(context.Background(), img)
 	require.NoError(t, err)
 	assert.Equal(t, Pushed, res[0].Action)
 	for _, r := range res[1:] {
@@ -198,15 +198,15 @@ func TestPublishMovesTags(t *testing.T) {
 func TestPublishNoOverwrite(t *testing.T) {
 	reg := newTestRegistry(t)
 	old, img := testImage(t, nil), testImage(t, nil)
-	_, err := Publish(context.Background(), old, opts(reg, "latest", "v1.160"))
+	_, err := NewRegistry(opts(reg, "latest", "v1.160")).Publish(context.Background(), old)
 	require.NoError(t, err)
-	_, err = Publish(context.Background(), img, opts(reg, "sha-0123abc"))
+	_, err = NewRegistry(opts(reg, "sha-0123abc")).Publish(context.Background(), img)
 	require.NoError(t, err)
 	reg.writes()
 
 	o := opts(reg, "v1.160.1", "sha-0123abc", "v1.160", "latest")
 	o.NoOverwrite = true
-	res, err := Publish(context.Background(), img, o)
+	res, err := NewRegistry(o).Publish(context.Background(), img)
 	require.Error(t, err)
 	assert.Nil(t, res)
 	var conflict *ConflictError
@@ -222,7 +222,7 @@ func TestPublishNoOverwrite(t *testing.T) {
 
 	// Tags that already point at the image are no conflict.
 	o.Tags = []string{"v1.160.1", "sha-0123abc"}
-	res, err = Publish(context.Background(), img, o)
+	res, err = NewRegistry(o).Publish(context.Background(), img)
 	require.NoError(t, err)
 	assert.Equal(t, []Action{Pushed, Unchanged}, []Action{res[0].Action, res[1].Action})
 }
@@ -230,15 +230,15 @@ func TestPublishNoOverwrite(t *testing.T) {
 func TestPublishDryRunWritesNothing(t *testing.T) {
 	reg := newTestRegistry(t)
 	old, img := testImage(t, nil), testImage(t, nil)
-	_, err := Publish(context.Background(), old, opts(reg, "latest"))
+	_, err := NewRegistry(opts(reg, "latest")).Publish(context.Background(), old)
 	require.NoError(t, err)
-	_, err = Publish(context.Background(), img, opts(reg, "sha-0123abc"))
+	_, err = NewRegistry(opts(reg, "sha-0123abc")).Publish(context.Background(), img)
 	require.NoError(t, err)
 	reg.writes()
 
 	o := opts(reg, "v1.160.1", "latest", "sha-0123abc")
 	o.DryRun = true
-	res, err := Publish(context.Background(), img, o)
+	res, err := NewRegistry(o).Publish(context.Background(), img)
 	require.NoError(t, err)
 	assert.Equal(t, []Action{WouldPush, WouldMove, Unchanged}, []Action{res[0].Action, res[1].Action, res[2].Action})
 	assert.Equal(t, digest(t, old), res[1].Previous)
@@ -247,7 +247,7 @@ func TestPublishDryRunWritesNothing(t *testing.T) {
 
 	// A dry run still reports the conflicts a real --no-overwrite push would hit.
 	o.NoOverwrite = true
-	_, err = Publish(context.Background(), img, o)
+	_, err = NewRegistry(o).Publish(context.Background(), img)
 	var conflict *ConflictError
 	require.ErrorAs(t, err, &conflict)
 	assert.Empty(t, reg.writes())
@@ -289,7 +289,7 @@ func TestPublishCredentials(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := opts(reg, "latest")
 			tt.set(&o)
-			_, err := Publish(context.Background(), img, o)
+			_, err := NewRegistry(o).Publish(context.Background(), img)
 			if tt.ok {
 				require.NoError(t, err)
 				return
@@ -313,7 +313,7 @@ func TestPublishForbidden(t *testing.T) {
 		})
 	}
 	reg := newTestRegistry(t, forbid)
-	_, err := Publish(context.Background(), testImage(t, nil), opts(reg, "latest"))
+	_, err := NewRegistry(opts(reg, "latest")).Publish(context.Background(), testImage(t, nil))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "denied access to publish-test/synapse (403 Forbidden)")
 }
@@ -325,7 +325,7 @@ func TestPublishUnreachable(t *testing.T) {
 	require.NoError(t, l.Close()) // nothing listens there now
 
 	o := Options{Registry: host, Repository: "synapse", Tags: []string{"latest"}, Keychain: anonymous}
-	_, err = Publish(context.Background(), testImage(t, nil), o)
+	_, err = NewRegistry(o).Publish(context.Background(), testImage(t, nil))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "registry "+host+" is unreachable: ")
 	assert.Contains(t, err.Error(), "connection refused")
@@ -391,7 +391,7 @@ func TestPublishPlainHTTPRules(t *testing.T) {
 			rt := &redirect{target: reg.host, tls: tt.tls}
 			o := Options{Registry: tt.registry, Repository: "synapse", Tags: []string{"latest"},
 				Insecure: tt.insecure, Keychain: anonymous, Transport: rt}
-			_, err := Publish(context.Background(), img, o)
+			_, err := NewRegistry(o).Publish(context.Background(), img)
 			if tt.wantErr == "" {
 				require.NoError(t, err, "requests: %v", rt.hosts)
 				if tt.tls {
@@ -428,7 +428,7 @@ func TestPublishRejectsBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Publish(context.Background(), img, tt.opt)
+			_, err := NewRegistry(tt.opt).Publish(context.Background(), img)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.wantErr)
 		})
@@ -467,7 +467,7 @@ func TestPublishFailureHalfwaySaysWhatWasWritten(t *testing.T) {
 		})
 	}
 	reg := newTestRegistry(t, failTag)
-	_, err := Publish(context.Background(), testImage(t, nil), opts(reg, "v1.160.0", "v1.160", "latest"))
+	_, err := NewRegistry(opts(reg, "v1.160.0", "v1.160", "latest")).Publish(context.Background(), testImage(t, nil))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "registry "+reg.host+": ")
 	assert.Contains(t, err.Error(), "rejected by policy")
@@ -516,11 +516,11 @@ func hubLike(h http.Handler) http.Handler {
 func TestPublishNewRepositoryOnHubLikeRegistry(t *testing.T) {
 	reg := newTestRegistry(t, hubLike)
 	img := testImage(t, nil)
-	res, err := Publish(context.Background(), img, opts(reg, "v1.160.0", "latest"))
+	res, err := NewRegistry(opts(reg, "v1.160.0", "latest")).Publish(context.Background(), img)
 	require.NoError(t, err)
 	assert.Equal(t, []Action{Pushed, Pushed}, []Action{res[0].Action, res[1].Action})
 
-	res, err = Publish(context.Background(), img, opts(reg, "v1.160.0", "v1.160"))
+	res, err = NewRegistry(opts(reg, "v1.160.0", "v1.160")).Publish(context.Background(), img)
 	require.NoError(t, err)
 	assert.Equal(t, []Action{Unchanged, Pushed}, []Action{res[0].Action, res[1].Action})
 

@@ -1,10 +1,3 @@
-// Package publish pushes a built image to an OCI registry under its tags.
-//
-// Publish checks every tag before it writes anything, so a refused overwrite
-// (Options.NoOverwrite), bad credentials or an unreachable registry leave the
-// registry as it was. Tags that already point at the image are left alone,
-// and blobs the registry already has are not uploaded again, so publishing
-// the same build twice writes nothing.
 package publish
 
 import (
@@ -31,7 +24,7 @@ const userAgent = "synapse-image"
 // progressEvery is how often a running upload reports its progress.
 const progressEvery = 5 * time.Second
 
-// Options says where and how to publish.
+// Options says where and how to publish to a registry.
 type Options struct {
 	// Registry is HOST[:PORT], without a scheme.
 	Registry string
@@ -58,35 +51,6 @@ type Options struct {
 	Log func(format string, args ...any)
 }
 
-// Action is what happened to one tag.
-type Action string
-
-const (
-	Pushed    Action = "pushed"    // the tag is new
-	Moved     Action = "moved"     // the tag pointed at another image before
-	Unchanged Action = "unchanged" // the tag already pointed at this image: nothing written
-	WouldPush Action = "would push"
-	WouldMove Action = "would move"
-)
-
-// Result is the outcome for one tag.
-type Result struct {
-	Ref    name.Tag
-	Digest v1.Hash
-	Action Action
-	// Previous is the digest the tag pointed at before (Moved, WouldMove).
-	Previous v1.Hash
-}
-
-// String is the line the CLI prints: "HOST/REPO:TAG → sha256:… (pushed)".
-func (r Result) String() string {
-	s := fmt.Sprintf("%s → %s (%s", r.Ref.Name(), r.Digest, r.Action)
-	if r.Previous != (v1.Hash{}) {
-		s += " from " + r.Previous.String()
-	}
-	return s + ")"
-}
-
 // Conflict is a tag that already points at another image.
 type Conflict struct {
 	Tag     string
@@ -110,10 +74,31 @@ func (e *ConflictError) Error() string {
 		len(e.Conflicts), e.Repository, e.Image, strings.Join(parts, ", "))
 }
 
-// Publish points every tag in opt.Tags at img in opt.Registry/opt.Repository,
+// Registry publishes to an OCI registry. It checks every tag before it
+// writes anything, so a refused overwrite (Options.NoOverwrite), bad
+// credentials or an unreachable registry leave the registry as it was. Tags
+// that already point at the image are left alone, and blobs the registry
+// already has are not uploaded again, so publishing the same build twice
+// writes nothing.
+type Registry struct{ opt Options }
+
+// NewRegistry returns the publisher for opt; Publish validates opt first
+// (Options.Check does it without the image).
+func NewRegistry(opt Options) *Registry { return &Registry{opt: opt} }
+
+func (p *Registry) String() string {
+	return fmt.Sprintf("registry %s/%s", p.opt.Registry, p.opt.Repository)
+}
+
+// Publish points every tag in Options.Tags at a in Options.Registry/Repository,
 // uploading what the registry does not have yet, and returns one Result per
 // tag in the order given.
-func Publish(ctx context.Context, img v1.Image, opt Options) ([]Result, error) {
+func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
+	img, err := asImage(a, "a registry")
+	if err != nil {
+		return nil, err
+	}
+	opt := p.opt
 	logf := opt.Log
 	if logf == nil {
 		logf = func(string, ...any) {}
