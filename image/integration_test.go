@@ -4,11 +4,8 @@
 package image_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -18,16 +15,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// skipOrFail skips for a missing capability, unless E2E_REQUIRED=1 (CI).
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("E2E_REQUIRED") == "1" {
-		t.Fatalf(format+" (E2E_REQUIRED=1)", args...)
-	}
-	t.Skipf(format, args...)
-}
+	"github.com/synapse-image/synapse-image/internal/dockertest"
+)
 
 func synapseImage(t *testing.T) string {
 	t.Helper()
@@ -35,32 +25,9 @@ func synapseImage(t *testing.T) string {
 	if img == "" {
 		img = "synapse:latest"
 	}
-	if _, err := exec.LookPath("docker"); err != nil {
-		skipOrFail(t, "no docker command: the image integration test needs a Docker engine")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
-		skipOrFail(t, "no Docker engine: %v: %s", err, bytes.TrimSpace(out))
-	}
-	if err := exec.CommandContext(ctx, "docker", "image", "inspect", img).Run(); err != nil {
-		skipOrFail(t, "image %s is not in the Docker engine: build it with `go run . build --load` (or set SYNAPSE_IMAGE)", img)
-	}
+	dockertest.RequireEngine(t)
+	dockertest.RequireImage(t, img, "build it with `go run . build --load`, or set SYNAPSE_IMAGE")
 	return img
-}
-
-func docker(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "docker", args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if err != nil {
-		return stdout.String() + stderr.String(), err
-	}
-	return stdout.String(), nil
 }
 
 type inspected struct {
@@ -87,8 +54,7 @@ type inspected struct {
 
 func TestImageAsDockerSeesIt(t *testing.T) {
 	img := synapseImage(t)
-	out, err := docker(t, "image", "inspect", img)
-	require.NoError(t, err, out)
+	out := dockertest.Must(t, t.Context(), "image", "inspect", img)
 	var got []inspected
 	require.NoError(t, json.Unmarshal([]byte(out), &got))
 	require.Len(t, got, 1)
@@ -113,7 +79,7 @@ func TestImageAsDockerSeesIt(t *testing.T) {
 	for _, k := range []string{"title", "source", "created", "licenses"} {
 		assert.NotEmpty(t, l["org.opencontainers.image."+k], "label org.opencontainers.image.%s", k)
 	}
-	_, err = time.Parse(time.RFC3339, l["org.opencontainers.image.created"])
+	_, err := time.Parse(time.RFC3339, l["org.opencontainers.image.created"])
 	assert.NoError(t, err, "created label")
 }
 
@@ -122,12 +88,11 @@ func TestImageAsDockerSeesIt(t *testing.T) {
 // before 25 does not show StartInterval in `docker image inspect`.
 func TestImageStartInterval(t *testing.T) {
 	img := synapseImage(t)
-	id, err := docker(t, "image", "inspect", "--format", "{{.Id}}", img)
-	require.NoError(t, err, id)
+	id := dockertest.Must(t, t.Context(), "image", "inspect", "--format", "{{.Id}}", img)
 	dir := filepath.Join("..", ".build", "synapse", "oci")
 	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
-		t.Skipf("no OCI layout at %s: %v", dir, err)
+		dockertest.Unavailable(t, "no OCI layout at %s (`go run . build` writes it): %v", dir, err)
 	}
 	m, err := idx.IndexManifest()
 	require.NoError(t, err)
@@ -136,8 +101,8 @@ func TestImageStartInterval(t *testing.T) {
 	require.NoError(t, err)
 	name, err := oci.ConfigName()
 	require.NoError(t, err)
-	if name.String() != strings.TrimSpace(id) {
-		t.Skipf("%s holds another image (%s) than %s (%s)", dir, name, img, strings.TrimSpace(id))
+	if name.String() != id {
+		dockertest.Unavailable(t, "%s holds another image (%s) than %s (%s): build and load the image under test with `go run . build --load`", dir, name, img, id)
 	}
 	raw, err := oci.RawConfigFile()
 	require.NoError(t, err)
@@ -154,9 +119,7 @@ func TestImageStartInterval(t *testing.T) {
 
 func TestImageRuns(t *testing.T) {
 	img := synapseImage(t)
-	labels, err := docker(t, "image", "inspect", "--format", `{{index .Config.Labels "org.opencontainers.image.version"}}`, img)
-	require.NoError(t, err, labels)
-	version := strings.TrimSpace(labels)
+	version := dockertest.Must(t, t.Context(), "image", "inspect", "--format", `{{index .Config.Labels "org.opencontainers.image.version"}}`, img)
 
 	tests := []struct {
 		name string
@@ -172,8 +135,7 @@ func TestImageRuns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := docker(t, append([]string{"run", "--rm", "--network", "none"}, tt.args...)...)
-			require.NoError(t, err, out)
+			out := dockertest.Must(t, t.Context(), append([]string{"run", "--rm", "--network", "none"}, tt.args...)...)
 			assert.Regexp(t, tt.want, out)
 		})
 	}

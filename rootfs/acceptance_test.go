@@ -1,10 +1,7 @@
 package rootfs_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,13 +12,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
 
 // The acceptance tests run the static /start binary inside the Synapse
 // image against a temporary /data and have real Synapse 1.160 load every
 // golden config. They need a Docker engine and an image: SYNAPSE_IMAGE, or
 // synapse:latest, or (only when SYNAPSE_IMAGE is unset) synapse-rootfs:dev.
-// Without them they skip, unless E2E_REQUIRED=1.
+// Without them they skip, unless E2E_REQUIRED is set (dockertest.Unavailable).
 
 // loadConfigs is run by the image's python3: Synapse parses and validates
 // each config file fully (as at start, without listening or connecting).
@@ -38,36 +37,18 @@ type dockerEnv struct {
 	bin   string // static /start for the image's architecture
 }
 
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("E2E_REQUIRED") == "1" {
-		t.Fatalf(format+" (E2E_REQUIRED=1)", args...)
-	}
-	t.Skipf(format+"; set E2E_REQUIRED=1 to make this a failure", args...)
-}
-
-func docker(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "docker", args...)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	err := cmd.Run()
-	return out.String(), err
-}
+// docker runs the docker CLI through the module's Docker harness and
+// returns its combined output.
+var docker = dockertest.Combined
 
 func setupDocker(t *testing.T) dockerEnv {
 	t.Helper()
 	if testing.Short() {
-		skipOrFail(t, "acceptance tests need Docker; skipped in -short mode")
+		dockertest.Unavailable(t, "acceptance tests need Docker; skipped in -short mode")
 	}
+	dockertest.RequireEngine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := exec.LookPath("docker"); err != nil {
-		skipOrFail(t, "no docker command: %v", err)
-	}
-	if out, err := docker(ctx, "info", "--format", "{{.ServerVersion}}"); err != nil {
-		skipOrFail(t, "no Docker engine: %v: %s", err, strings.TrimSpace(out))
-	}
 	image := os.Getenv("SYNAPSE_IMAGE")
 	candidates := []string{image}
 	if image == "" {
@@ -82,7 +63,7 @@ func setupDocker(t *testing.T) dockerEnv {
 		}
 	}
 	if arch == "" {
-		skipOrFail(t, "no Synapse image: none of %v is loaded (build one with go run . build --load)", candidates)
+		dockertest.Unavailable(t, "no Synapse image: none of %v is loaded (build one with go run . build --load)", candidates)
 	}
 	t.Logf("image %s (%s)", image, arch)
 
@@ -123,12 +104,6 @@ func waitHealthy(ctx context.Context, t *testing.T, name, what string) time.Dura
 	}
 }
 
-func containerName(what string) string {
-	b := make([]byte, 4)
-	rand.Read(b)
-	return "start-" + what + "-" + hex.EncodeToString(b)
-}
-
 // envArgs turns a map into -e flags.
 func envArgs(vars map[string]string) []string {
 	var args []string
@@ -163,7 +138,7 @@ func TestSynapseAcceptsGoldenConfigs(t *testing.T) {
 			// 1. /start itself, as the image runs it (as root, dropping to 991).
 			// In run mode Synapse is exec'd with --generate-keys, so it exits
 			// after checking its key files instead of serving.
-			args := []string{"run", "--rm", "--name", containerName("accept"), "-v", d.bin + ":/start:ro", "-v", dir + ":/data", "--entrypoint", "/start"}
+			args := []string{"run", "--rm", "--name", dockertest.UniqueName("start-accept"), "-v", d.bin + ":/start:ro", "-v", dir + ":/data", "--entrypoint", "/start"}
 			args = append(args, envArgs(c.env)...)
 			args = append(args, d.image, c.mode)
 			if c.mode == "run" {
@@ -176,7 +151,7 @@ func TestSynapseAcceptsGoldenConfigs(t *testing.T) {
 
 			// 2. Synapse loads what /start wrote and the golden file, as the
 			// user it runs as.
-			out, err = docker(ctx, "run", "--rm", "--name", containerName("load"), "--user", "991:991", "-v", dir+":/data",
+			out, err = docker(ctx, "run", "--rm", "--name", dockertest.UniqueName("start-load"), "--user", "991:991", "-v", dir+":/data",
 				"--entrypoint", "python3", d.image, "-c", loadConfigs, "/data/"+c.output(), "/data/golden.yaml")
 			require.NoError(t, err, "Synapse rejected a config: %s", out)
 			assert.Contains(t, out, "synapse accepted /data/golden.yaml")
@@ -193,7 +168,7 @@ func TestImageStartsToHealth(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := dataDir(t)
-	name := containerName("health")
+	name := dockertest.UniqueName("start-health")
 	out, err := docker(ctx, "run", "-d", "--name", name, "-v", d.bin+":/start:ro", "-v", dir+":/data",
 		"-e", "SYNAPSE_SERVER_NAME=example.com", "-e", "SYNAPSE_REPORT_STATS=no", "--entrypoint", "/start", d.image)
 	require.NoError(t, err, out)
@@ -239,7 +214,7 @@ func TestImageAsNonRoot(t *testing.T) {
 	vars := []string{"-e", "SYNAPSE_SERVER_NAME=example.com", "-e", "SYNAPSE_REPORT_STATS=no"}
 
 	readOnly := dataDir(t) // owned by root, 0755
-	args := append([]string{"run", "--rm", "--name", containerName("nonroot"), "--user", "12345:12345", "-v", d.bin + ":/start:ro", "-v", readOnly + ":/data", "--entrypoint", "/start"}, vars...)
+	args := append([]string{"run", "--rm", "--name", dockertest.UniqueName("start-nonroot"), "--user", "12345:12345", "-v", d.bin + ":/start:ro", "-v", readOnly + ":/data", "--entrypoint", "/start"}, vars...)
 	out, err := docker(ctx, append(args, d.image, "run")...)
 	require.Error(t, err)
 	assert.Contains(t, out, "start: error: SYNAPSE_DATA_DIR: /data is not writable by uid 12345 gid 12345")
@@ -248,7 +223,7 @@ func TestImageAsNonRoot(t *testing.T) {
 
 	writable := dataDir(t)
 	require.NoError(t, os.Chmod(writable, 0o777))
-	args = append([]string{"run", "--rm", "--name", containerName("nonroot"), "--user", "12345:12345", "-v", d.bin + ":/start:ro", "-v", writable + ":/data", "--entrypoint", "/start"}, vars...)
+	args = append([]string{"run", "--rm", "--name", dockertest.UniqueName("start-nonroot"), "--user", "12345:12345", "-v", d.bin + ":/start:ro", "-v", writable + ":/data", "--entrypoint", "/start"}, vars...)
 	out, err = docker(ctx, append(args, d.image, "run", "--generate-keys")...)
 	require.NoError(t, err, out)
 	assert.NotContains(t, out, "changing owner")
@@ -269,14 +244,14 @@ func TestImageManualMode(t *testing.T) {
 	defer cancel()
 	dir := dataDir(t)
 	common := []string{"-v", d.bin + ":/start:ro", "-v", dir + ":/data", "--entrypoint", "/start"}
-	out, err := docker(ctx, append(append([]string{"run", "--rm", "--name", containerName("generate")}, common...),
+	out, err := docker(ctx, append(append([]string{"run", "--rm", "--name", dockertest.UniqueName("start-generate")}, common...),
 		"-e", "SYNAPSE_SERVER_NAME=example.com", "-e", "SYNAPSE_REPORT_STATS=no", "-e", "SYNAPSE_NO_TLS=1", d.image, "generate")...)
 	require.NoError(t, err, out)
 	cfg, err := os.ReadFile(filepath.Join(dir, "homeserver.yaml"))
 	require.NoError(t, err)
 	require.NoError(t, os.Remove(filepath.Join(dir, "example.com.signing.key")))
 
-	name := containerName("manual")
+	name := dockertest.UniqueName("start-manual")
 	out, err = docker(ctx, append(append([]string{"run", "-d", "--name", name}, common...),
 		"-e", "SYNAPSE_CONFIG_PATH=/data/homeserver.yaml", d.image)...)
 	require.NoError(t, err, out)

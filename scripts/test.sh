@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: sets up what the tests need on this machine
 # (packages, images, a local registry), then runs every test.
-# With E2E_REQUIRED=1 (CI) a missing capability fails instead of skipping.
+# With E2E_REQUIRED=1 (CI; also true or yes, see internal/dockertest) a
+# missing capability fails instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

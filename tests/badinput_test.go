@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/synapse-image/synapse-image/tests/internal/dockertest"
+	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
 
 // Scenario 11: bad input ends with exit status 2, one line on stderr naming

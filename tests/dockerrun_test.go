@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/synapse-image/synapse-image/tests/internal/dockertest"
+	"github.com/synapse-image/synapse-image/internal/dockertest"
 	"github.com/synapse-image/synapse-image/tests/internal/matrixflow"
 )
 

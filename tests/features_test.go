@@ -23,7 +23,7 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
-	"github.com/synapse-image/synapse-image/tests/internal/dockertest"
+	"github.com/synapse-image/synapse-image/internal/dockertest"
 	"github.com/synapse-image/synapse-image/tests/internal/matrixflow"
 	"github.com/synapse-image/synapse-image/tests/internal/smtpsink"
 )

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/synapse-image/synapse-image/tests/internal/dockertest"
+	"github.com/synapse-image/synapse-image/internal/dockertest"
 	"github.com/synapse-image/synapse-image/tests/internal/matrixflow"
 )
 

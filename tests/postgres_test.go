@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/synapse-image/synapse-image/tests/internal/dockertest"
+	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
 
 // postgresEnv is the environment of the database as Synapse needs it.

@@ -21,7 +21,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/synapse-image/synapse-image/tests/internal/dockertest"
+	"github.com/synapse-image/synapse-image/internal/dockertest"
 	"github.com/synapse-image/synapse-image/tests/internal/matrixflow"
 )
 
@@ -43,10 +43,15 @@ func TestMain(m *testing.M) {
 		// Host folders on /data end up owned by uid 991 with 0600 files.
 		engineErr = fmt.Errorf("the suite must run as root: it reads, chowns and snapshots host folders that containers own as uid %d", synapseUID)
 	}
+	required, err := dockertest.Required()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "end-to-end suite: %v\n", err)
+		os.Exit(2)
+	}
 	if engineErr != nil {
 		verdict := "tests that need one skip"
-		if dockertest.Required() {
-			verdict = "tests that need one fail (E2E_REQUIRED=1)"
+		if required {
+			verdict = "tests that need one fail (" + dockertest.RequiredEnv + " is set)"
 		}
 		fmt.Fprintf(os.Stderr, "end-to-end suite: cannot use the Docker engine (%v): %s\n", engineErr, verdict)
 	}
@@ -57,7 +62,7 @@ func TestMain(m *testing.M) {
 func requireEngine(t *testing.T) {
 	t.Helper()
 	if engineErr != nil {
-		dockertest.Unavailable(t, "cannot use the Docker engine: "+engineErr.Error())
+		dockertest.Unavailable(t, "cannot use the Docker engine: %v", engineErr)
 	}
 }
 

@@ -1,13 +1,12 @@
 package publish
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,17 +24,8 @@ import (
 
 	"github.com/synapse-image/synapse-image/image/names"
 	"github.com/synapse-image/synapse-image/image/tags"
+	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
-
-// skipOrFail skips for a missing capability, or fails when the end-to-end
-// suite is required (E2E_REQUIRED=1, as in CI).
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("E2E_REQUIRED") == "1" {
-		t.Fatalf("E2E_REQUIRED=1: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
 
 // writeCounter counts requests that change the registry.
 type writeCounter struct {
@@ -67,11 +57,9 @@ func (w *writeCounter) take() int {
 func TestPublishToRegistry(t *testing.T) {
 	reg := os.Getenv("TEST_REGISTRY")
 	if reg == "" {
-		skipOrFail(t, "TEST_REGISTRY is not set: run scripts/test.sh, or start a registry and set TEST_REGISTRY=127.0.0.1:PORT")
+		dockertest.Unavailable(t, "TEST_REGISTRY is not set: run scripts/test.sh, or start a registry and set TEST_REGISTRY=127.0.0.1:PORT")
 	}
-	if out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
-		skipOrFail(t, "no Docker engine: docker version: %v: %s", err, bytes.TrimSpace(out))
-	}
+	dockertest.RequireEngine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 
@@ -144,10 +132,10 @@ func TestPublishToRegistry(t *testing.T) {
 	// Pull every tag with Docker: the digest it reports is the one pushed.
 	for _, tag := range tagList {
 		ref := reg + "/" + repo + ":" + tag
-		t.Cleanup(func() { _ = exec.Command("docker", "rmi", ref).Run() })
+		t.Cleanup(func() { _, _ = dockertest.Docker(context.Background(), "rmi", ref) })
 		start := time.Now()
-		docker(t, ctx, "pull", "--quiet", ref)
-		digests := docker(t, ctx, "image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}", ref)
+		dockertest.Must(t, ctx, "pull", "--quiet", ref)
+		digests := dockertest.Must(t, ctx, "image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}", ref)
 		assert.Contains(t, strings.Fields(digests), reg+"/"+repo+"@"+want.String(), "docker pull %s", ref)
 		t.Logf("docker pull %s: %s (%s)", ref, strings.Join(strings.Fields(digests), " "), time.Since(start).Round(time.Millisecond))
 	}
@@ -155,14 +143,10 @@ func TestPublishToRegistry(t *testing.T) {
 	// Run what was pulled: the image's own usage text.
 	ref := reg + "/" + repo + ":" + tagList[0]
 	if !slices.Equal(cf.Config.Entrypoint, []string{"/start"}) {
-		if os.Getenv("E2E_REQUIRED") == "1" {
-			t.Fatalf("%s has entrypoint %q, expected [/start]: not the built Synapse image", source, cf.Config.Entrypoint)
-		}
-		t.Logf("not running %s: entrypoint %q is not /start (a development image)", source, cf.Config.Entrypoint)
-		return
+		dockertest.Unavailable(t, "not running %s: entrypoint %q is not /start (a development image, not the built Synapse image)", source, cf.Config.Entrypoint)
 	}
 	name := "publish-e2e-" + hex.EncodeToString(suffix)
-	out := docker(t, ctx, "run", "--rm", "--name", name, ref, "help")
+	out := dockertest.Must(t, ctx, "run", "--rm", "--name", name, ref, "help")
 	assert.Contains(t, out, "SYNAPSE_SERVER_NAME")
 	t.Logf("docker run --rm %s help: %d lines of usage", ref, strings.Count(out, "\n"))
 }
@@ -181,11 +165,9 @@ func builtImage(t *testing.T, ctx context.Context) (v1.Image, string) {
 	if ref == "" {
 		ref = "synapse:latest"
 	}
-	if err := exec.CommandContext(ctx, "docker", "image", "inspect", ref).Run(); err != nil {
-		skipOrFail(t, "no built image: neither %s nor the Docker image %s exists (run `go run . build --load`)", dir, ref)
-	}
+	dockertest.RequireImage(t, ref, fmt.Sprintf("and there is no OCI layout at %s: run `go run . build --load`", dir))
 	tar := filepath.Join(t.TempDir(), "image.tar")
-	docker(t, ctx, "save", "--output", tar, ref)
+	dockertest.Must(t, ctx, "save", "--output", tar, ref)
 	tag, err := name.NewTag(ref)
 	require.NoError(t, err)
 	img, err := tarball.ImageFromPath(tar, &tag)
@@ -207,15 +189,4 @@ func repoRoot(t *testing.T) string {
 		}
 		dir = parent
 	}
-}
-
-func docker(t *testing.T, ctx context.Context, args ...string) string {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "docker", args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("docker %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return stdout.String()
 }

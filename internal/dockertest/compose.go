@@ -25,7 +25,7 @@ func NewCompose(t testing.TB, file string, env ...string) *Compose {
 	t.Helper()
 	cli, err := composeCLI()
 	if err != nil {
-		Unavailable(t, err.Error())
+		Unavailable(t, "%v", err)
 	}
 	c := &Compose{t: t, cli: cli, Project: UniqueName("compose"), File: file, env: env}
 	t.Cleanup(func() {
@@ -79,6 +79,6 @@ func (c *Compose) Container(ctx context.Context, service string) *Container {
 	if id == "" || strings.Contains(id, "\n") {
 		c.t.Fatalf("compose service %s: want one container, got %q", service, id)
 	}
-	name := strings.TrimPrefix(must(c.t, ctx, "inspect", "--format", "{{.Name}}", id), "/")
+	name := strings.TrimPrefix(Must(c.t, ctx, "inspect", "--format", "{{.Name}}", id), "/")
 	return &Container{t: c.t, Name: name, logLines: 200}
 }

@@ -1,7 +1,13 @@
-// Package dockertest drives the local Docker engine through the docker CLI for
-// the end-to-end suite: it runs containers, networks and volumes with unique
-// e2e- names, waits for health, maps ports, prints logs when a test fails and
-// always cleans up after itself.
+// Package dockertest is the one Docker harness of the module's tests: the
+// end-to-end suite (tests/), the /start acceptance tests (rootfs/) and the
+// image and publisher integration tests (image/, image/publish). It drives
+// the local Docker engine through the docker CLI: it runs containers,
+// networks and volumes with unique e2e- names, waits for health, maps ports,
+// prints logs when a test fails and always cleans up after itself.
+//
+// It also holds the suite's one rule for a missing capability (no engine, no
+// image, no registry): skip with a clear message, or fail when E2E_REQUIRED
+// is set, as in CI. See Unavailable.
 package dockertest
 
 import (
@@ -26,19 +32,40 @@ const Prefix = "e2e-"
 // no image) from a skip into a failure; CI sets it to 1.
 const RequiredEnv = "E2E_REQUIRED"
 
-// Required reports whether missing capabilities must fail the suite.
-func Required() bool {
-	v := strings.ToLower(os.Getenv(RequiredEnv))
-	return v == "1" || v == "true" || v == "yes"
+// ParseRequired reads a value of E2E_REQUIRED: 1, true or yes require the
+// end-to-end tests; empty, 0, false or no do not. Anything else is an error,
+// so that a misspelt value never quietly turns CI's failures into skips.
+func ParseRequired(v string) (bool, error) {
+	switch v {
+	case "1", "true", "yes":
+		return true, nil
+	case "", "0", "false", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s=%q: expected 1, true or yes (required) or empty, 0, false or no (not required)", RequiredEnv, v)
 }
 
-// Unavailable skips the test with msg, or fails it when E2E_REQUIRED is set.
-func Unavailable(t testing.TB, msg string) {
+// Required reports whether E2E_REQUIRED asks for missing capabilities to fail
+// the tests; the error says that its value is not one ParseRequired knows.
+func Required() (bool, error) {
+	return ParseRequired(os.Getenv(RequiredEnv))
+}
+
+// Unavailable is the rule for a test that lacks a capability it needs (a
+// Docker engine, an image, a registry): it skips the test with the message,
+// or fails it when E2E_REQUIRED is set (CI) or has a value that is not
+// understood.
+func Unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
-	if Required() {
-		t.Fatalf("%s (%s=1: required)", msg, RequiredEnv)
+	msg := fmt.Sprintf(format, args...)
+	required, err := Required()
+	switch {
+	case err != nil:
+		t.Fatalf("%s; and %v", msg, err)
+	case required:
+		t.Fatalf("%s (%s=%s: the end-to-end tests are required)", msg, RequiredEnv, os.Getenv(RequiredEnv))
 	}
-	t.Skip(msg)
+	t.Skipf("%s; set %s=1 to make this a failure", msg, RequiredEnv)
 }
 
 // UniqueName returns Prefix + kind + a random suffix.
@@ -58,6 +85,19 @@ type Result struct {
 // is an error that carries stderr.
 func Docker(ctx context.Context, args ...string) (Result, error) {
 	return command(ctx, nil, "docker", args...)
+}
+
+// Combined runs the docker CLI with args and returns stdout and stderr
+// interleaved as a terminal shows them (a container's own output with
+// Docker's messages); a non-zero exit is an error.
+func Combined(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("docker %s: %w", strings.Join(args, " "), err)
+	}
+	return out.String(), nil
 }
 
 func command(ctx context.Context, env []string, name string, args ...string) (Result, error) {
@@ -80,8 +120,9 @@ func command(ctx context.Context, env []string, name string, args ...string) (Re
 	return res, nil
 }
 
-// must runs docker and fails the test on error; it returns trimmed stdout.
-func must(t testing.TB, ctx context.Context, args ...string) string {
+// Must runs the docker CLI and fails the test on error; it returns the
+// trimmed stdout.
+func Must(t testing.TB, ctx context.Context, args ...string) string {
 	t.Helper()
 	res, err := Docker(ctx, args...)
 	if err != nil {
@@ -101,7 +142,7 @@ func cleanupContext() (context.Context, context.CancelFunc) {
 func RequireEngine(t testing.TB) {
 	t.Helper()
 	if err := EngineAvailable(context.Background()); err != nil {
-		Unavailable(t, "end-to-end tests need a Docker engine: "+err.Error())
+		Unavailable(t, "these tests need a Docker engine: %v", err)
 	}
 }
 
@@ -123,7 +164,7 @@ func EngineAvailable(ctx context.Context) error {
 func RequireImage(t testing.TB, ref, hint string) {
 	t.Helper()
 	if _, err := Docker(context.Background(), "image", "inspect", "--format", "{{.Id}}", ref); err != nil {
-		Unavailable(t, fmt.Sprintf("image %s is not in the local Docker engine (%s)", ref, hint))
+		Unavailable(t, "image %s is not in the local Docker engine (%s)", ref, hint)
 	}
 }
 
@@ -132,7 +173,7 @@ func RequireImage(t testing.TB, ref, hint string) {
 func Network(t testing.TB) string {
 	t.Helper()
 	name := UniqueName("net")
-	must(t, context.Background(), "network", "create", "--label", "e2e=1", name)
+	Must(t, context.Background(), "network", "create", "--label", "e2e=1", name)
 	t.Cleanup(func() {
 		ctx, cancel := cleanupContext()
 		defer cancel()
@@ -147,7 +188,7 @@ func Network(t testing.TB) string {
 // address on it.
 func NetworkGateway(t testing.TB, network string) string {
 	t.Helper()
-	gw := must(t, context.Background(), "network", "inspect", "--format",
+	gw := Must(t, context.Background(), "network", "inspect", "--format",
 		"{{range .IPAM.Config}}{{if .Gateway}}{{.Gateway}} {{end}}{{end}}", network)
 	for _, f := range strings.Fields(gw) {
 		if !strings.Contains(f, ":") {
@@ -162,7 +203,7 @@ func NetworkGateway(t testing.TB, network string) string {
 func Volume(t testing.TB) string {
 	t.Helper()
 	name := UniqueName("vol")
-	must(t, context.Background(), "volume", "create", "--label", "e2e=1", name)
+	Must(t, context.Background(), "volume", "create", "--label", "e2e=1", name)
 	t.Cleanup(func() {
 		ctx, cancel := cleanupContext()
 		defer cancel()

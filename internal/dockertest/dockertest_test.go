@@ -1,8 +1,10 @@
 package dockertest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -79,9 +81,73 @@ func TestOwners(t *testing.T) {
 	assert.Len(t, wrong, 2, "the folder and its file")
 }
 
-func TestRequired(t *testing.T) {
-	for v, want := range map[string]bool{"": false, "0": false, "1": true, "true": true, "YES": true, "no": false} {
-		t.Setenv(RequiredEnv, v)
-		assert.Equal(t, want, Required(), "%s=%q", RequiredEnv, v)
+func TestParseRequired(t *testing.T) {
+	for _, tc := range []struct {
+		value   string
+		want    bool
+		invalid bool
+	}{
+		{value: "", want: false},
+		{value: "0", want: false},
+		{value: "false", want: false},
+		{value: "no", want: false},
+		{value: "1", want: true},
+		{value: "true", want: true},
+		{value: "yes", want: true},
+		// Strict: a value that is not understood is an error, never a quiet "no".
+		{value: "YES", invalid: true},
+		{value: "True", invalid: true},
+		{value: "on", invalid: true},
+		{value: "2", invalid: true},
+		{value: " 1", invalid: true},
+		{value: "ture", invalid: true},
+	} {
+		got, err := ParseRequired(tc.value)
+		if tc.invalid {
+			assert.Error(t, err, "%s=%q", RequiredEnv, tc.value)
+			continue
+		}
+		assert.NoError(t, err, "%s=%q", RequiredEnv, tc.value)
+		assert.Equal(t, tc.want, got, "%s=%q", RequiredEnv, tc.value)
 	}
+}
+
+// TestUnavailable runs the rule in a subprocess-free way: a fake testing.TB
+// records whether the test was skipped or failed.
+func TestUnavailable(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  string // "skip" or "fail"
+	}{
+		{"", "skip"}, {"0", "skip"}, {"no", "skip"},
+		{"1", "fail"}, {"true", "fail"}, {"yes", "fail"},
+		{"bogus", "fail"},
+	} {
+		t.Setenv(RequiredEnv, tc.value)
+		rec := &recorder{TB: t}
+		done := make(chan struct{})
+		go func() { // Skipf and Fatalf end the goroutine, as in a test
+			defer close(done)
+			Unavailable(rec, "no engine: %s", "because")
+		}()
+		<-done
+		assert.Equal(t, tc.want, rec.verdict, "%s=%q", RequiredEnv, tc.value)
+		assert.Contains(t, rec.msg, "no engine: because", "%s=%q", RequiredEnv, tc.value)
+	}
+}
+
+// recorder is a testing.TB whose Skipf and Fatalf only record.
+type recorder struct {
+	testing.TB
+	verdict, msg string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Skipf(format string, args ...any) {
+	r.verdict, r.msg = "skip", fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.verdict, r.msg = "fail", fmt.Sprintf(format, args...)
+	runtime.Goexit()
 }
