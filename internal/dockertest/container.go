@@ -31,6 +31,9 @@ type Options struct {
 	ReadOnly bool
 	// Tmpfs are --tmpfs mount points.
 	Tmpfs []string
+	// Restart is --restart (e.g. "unless-stopped") when not empty: a test
+	// that must prove a container never exited looks at its RestartCount.
+	Restart string
 	// Args follow the image name (the entrypoint's arguments).
 	Args []string
 	// LogLines is how much of the log a failing test prints (default 200).
@@ -67,6 +70,9 @@ func (o Options) runArgs(name string) []string {
 	}
 	for _, m := range o.Tmpfs {
 		args = append(args, "--tmpfs", m)
+	}
+	if o.Restart != "" {
+		args = append(args, "--restart", o.Restart)
 	}
 	args = append(args, o.Image)
 	return append(args, o.Args...)
@@ -197,6 +203,45 @@ func (c *Container) waitHealthy(ctx context.Context, timeout time.Duration) erro
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// WaitForLog waits until the container's log (stdout or stderr) contains
+// text, and fails the test when the container exits first or the timeout
+// passes. It returns the log up to then.
+func (c *Container) WaitForLog(ctx context.Context, text string, timeout time.Duration) string {
+	c.t.Helper()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		stdout, stderr, err := c.Logs(ctx)
+		if err == nil && (strings.Contains(stdout, text) || strings.Contains(stderr, text)) {
+			c.t.Logf("container %s logged %q after %s", c.Name, text, time.Since(start).Round(100*time.Millisecond))
+			return stdout + stderr
+		}
+		if s, err := c.State(ctx); err == nil && !s.Running {
+			c.t.Fatalf("container %s: %s (exit %d) before it logged %q", c.Name, s.Status, s.ExitCode, text)
+		}
+		select {
+		case <-ctx.Done():
+			c.t.Fatalf("container %s: %q not in its log after %s", c.Name, text, timeout)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// RestartCount is how often Docker restarted the container under its
+// restart policy (Options.Restart).
+func (c *Container) RestartCount(ctx context.Context) (int, error) {
+	res, err := Docker(ctx, "inspect", "--format", "{{.RestartCount}}", c.Name)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(res.Stdout))
+	if err != nil {
+		return 0, fmt.Errorf("inspect %s: RestartCount %q: %w", c.Name, res.Stdout, err)
+	}
+	return n, nil
 }
 
 // Wait waits for the container to exit and returns its exit status.
