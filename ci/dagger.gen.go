@@ -261,6 +261,41 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tags", err))
 				}
 			}
+			var noLatest bool
+			if inputArgs["noLatest"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["noLatest"]), &noLatest)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg noLatest", err))
+				}
+			}
+			var packageTag bool
+			if inputArgs["packageTag"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["packageTag"]), &packageTag)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packageTag", err))
+				}
+			}
+			var noOverwrite bool
+			if inputArgs["noOverwrite"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["noOverwrite"]), &noOverwrite)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg noOverwrite", err))
+				}
+			}
+			var dryRun bool
+			if inputArgs["dryRun"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dryRun"]), &dryRun)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dryRun", err))
+				}
+			}
+			var insecure bool
+			if inputArgs["insecure"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["insecure"]), &insecure)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg insecure", err))
+				}
+			}
 			var username string
 			if inputArgs["username"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["username"]), &username)
@@ -275,7 +310,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
 				}
 			}
-			return (*Synapse).Publish(&parent, ctx, registry, repository, tags, username, password)
+			return (*Synapse).Publish(&parent, ctx, registry, repository, tags, noLatest, packageTag, noOverwrite, dryRun, insecure, username, password)
 		case "Serve":
 			var parent Synapse
 			err = json.Unmarshal(parentJSON, &parent)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"dagger/synapse/internal/dagger"
 )
@@ -19,7 +21,8 @@ const (
 // image, as the local suite uses it) and Synapse run as services (host names
 // db and synapse); the suite's TestRemoteHomeserver drives Synapse over HTTP
 // with a Matrix client: registration with the shared secret, login, rooms,
-// messages, sync, media. Returns the output of go test.
+// messages, sync, media. Returns the output of go test, and fails unless
+// it shows that TestRemoteHomeserver passed.
 func (m *Synapse) Test(ctx context.Context) (string, error) {
 	image, err := m.Build(ctx)
 	if err != nil {
@@ -43,15 +46,24 @@ func (m *Synapse) Test(ctx context.Context) (string, error) {
 		WithExposedPort(8008).
 		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
 
-	return m.withSource(goContainer()).
+	out, err := m.withSource(goContainer()).
 		WithServiceBinding("synapse", homeserver).
 		// A skip would hide a broken setup: the suite fails instead.
 		WithEnvVariable("E2E_REQUIRED", "1").
 		WithEnvVariable("E2E_HOMESERVER_URL", "http://synapse:8008").
 		WithEnvVariable("E2E_SERVER_NAME", testServer).
 		WithSecretVariable("E2E_REGISTRATION_SHARED_SECRET", sharedSecret).
-		WithExec([]string{"go", "test", "-count=1", "-v", "-run", "TestRemoteHomeserver", "./tests/"}).
+		WithExec([]string{"go", "test", "-count=1", "-v", "-run", "^TestRemoteHomeserver$", "./tests/"}).
 		Stdout(ctx)
+	if err != nil {
+		return "", err
+	}
+	// go test passes when -run matches nothing, or when the test skips: make
+	// sure it ran and passed.
+	if !strings.Contains(out, "--- PASS: TestRemoteHomeserver") {
+		return out, fmt.Errorf("TestRemoteHomeserver did not run and pass (no \"--- PASS: TestRemoteHomeserver\" in the output of go test):\n%s", out)
+	}
+	return out, nil
 }
 
 // postgres is a PostgreSQL service set up the way Synapse requires: UTF8

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -55,9 +56,7 @@ func run(m *testing.M) int {
 // The fake's answers to what only a real engine knows.
 const (
 	enginePlatform = "linux/amd64"
-	// What the builder's docker-load tarball lists: the tags image/tags gives 1.160.0-1 at revision abc1234.
-	tarballManifest = `[{"Config":"blobs/sha256/c0ffee","RepoTags":["synapse:v1.160.0","synapse:v1.160","synapse:latest","synapse:sha-abc1234"],"Layers":["blobs/sha256/1a7e2"]}]`
-	goTestOutput    = "=== RUN   TestRemoteHomeserver\n--- PASS: TestRemoteHomeserver\nPASS\n"
+	goTestOutput   = "=== RUN   TestRemoteHomeserver\n--- PASS: TestRemoteHomeserver\nPASS\n"
 )
 
 func answers(object, field string, args map[string]string) (any, bool) {
@@ -65,21 +64,88 @@ func answers(object, field string, args map[string]string) (any, bool) {
 	case "defaultPlatform":
 		return enginePlatform, true
 	case "stdout":
+		exec, ok := lastExec(object)
 		switch {
-		case strings.Contains(object, `withExec(args: ["tar", "-xOf", "/out/image.tar", "manifest.json"])`):
-			return tarballManifest, true
-		case strings.Contains(object, `withExec(args: ["go", "test"`):
+		case !ok:
+		case isPublisher(exec):
+			return fakePublisher(exec[4:]), true
+		case len(exec) > 1 && exec[0] == "go" && exec[1] == "test":
 			return goTestOutput, true
 		}
-	case "publish":
-		var address string
-		if err := json.Unmarshal([]byte(args["address"]), &address); err != nil {
-			return nil, false
-		}
-		sum := sha256.Sum256([]byte(address))
-		return address + "@sha256:" + hex.EncodeToString(sum[:]), true
 	}
 	return nil, false
+}
+
+// lastExec is the command line of the last withExec in a one-line chain.
+func lastExec(object string) ([]string, bool) {
+	found := withExecArgs.FindAllStringSubmatch(object, -1)
+	if len(found) == 0 {
+		return nil, false
+	}
+	var args []string
+	if err := json.Unmarshal([]byte(found[len(found)-1][1]), &args); err != nil {
+		return nil, false
+	}
+	return args, true
+}
+
+var withExecArgs = regexp.MustCompile(`withExec\(args: (\[[^\]]*\])`)
+
+func isPublisher(exec []string) bool {
+	return len(exec) >= 4 && strings.Join(exec[:4], " ") == "go run . publish"
+}
+
+// fakePublisher answers for `go run . publish ARGS` what the publisher prints
+// for the image of the tests (Synapse 1.160.0-1 at revision abc1234) pushed to
+// an empty registry, or fails as it does for a registry with a scheme.
+// TestPublishPrintsThePublishersLines checks the module against the real one.
+func fakePublisher(args []string) any {
+	registry, repository, dryRun, noLatest, packageTag := "", "synapse", false, false, false
+	var tags []string
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "--registry":
+			i++
+			registry = args[i]
+		case "--repository":
+			i++
+			repository = args[i]
+		case "--tag":
+			i++
+			tags = append(tags, args[i])
+		case "--dry-run":
+			dryRun = true
+		case "--no-latest":
+			noLatest = true
+		case "--package-tag":
+			packageTag = true
+		}
+	}
+	if strings.Contains(registry, "://") {
+		return enginefake.Failed(`process "go run . publish" did not complete successfully: exit code: 2` +
+			"\nStderr:\npublish: registry " + registry + ": expected HOST[:PORT] without a scheme")
+	}
+	if len(tags) == 0 {
+		tags = []string{"v1.160.0"}
+		if packageTag {
+			tags = append(tags, "v1.160.0-1")
+		}
+		tags = append(tags, "v1.160")
+		if !noLatest {
+			tags = append(tags, "latest")
+		}
+		tags = append(tags, "sha-abc1234")
+	}
+	action := "pushed"
+	if dryRun {
+		action = "would push"
+	}
+	sum := sha256.Sum256([]byte("the image"))
+	var out strings.Builder
+	for _, t := range tags {
+		fmt.Fprintf(&out, "%s/%s:%s → sha256:%s (%s)\n", registry, repository, t, hex.EncodeToString(sum[:]), action)
+	}
+	return out.String()
 }
 
 // call is one `dagger call`: the constructor's arguments, then a function.
@@ -123,11 +189,12 @@ func TestFunctions(t *testing.T) {
 			ctorArgs: sourceOnly, function: "Test", args: noArgs,
 		},
 		{
-			name: "publish", command: "dagger call publish --registry ghcr.io/example --username bot --password env:TOKEN",
+			name: "publish", command: "dagger call publish --registry ghcr.io --repository example/synapse --username bot --password env:TOKEN",
 			ctorArgs: sourceOnly, function: "Publish",
 			args: func(e *enginefake.Engine) []enginefake.Arg {
 				return []enginefake.Arg{
-					{Name: "registry", Value: jsonString("ghcr.io/example")},
+					{Name: "registry", Value: jsonString("ghcr.io")},
+					{Name: "repository", Value: jsonString("example/synapse")},
 					{Name: "username", Value: jsonString("bot")},
 					{Name: "password", Value: jsonString(e.Seed(`secret("env:TOKEN")`))},
 				}
@@ -145,11 +212,25 @@ func TestFunctions(t *testing.T) {
 			},
 		},
 		{
-			name: "publish-half-credentials", command: "dagger call publish --registry ghcr.io/example --username bot",
+			name: "publish-flags", command: "dagger call publish --registry registry.example.org --no-latest --package-tag --no-overwrite --dry-run --insecure",
 			ctorArgs: sourceOnly, function: "Publish",
 			args: func(*enginefake.Engine) []enginefake.Arg {
 				return []enginefake.Arg{
-					{Name: "registry", Value: jsonString("ghcr.io/example")},
+					{Name: "registry", Value: jsonString("registry.example.org")},
+					{Name: "noLatest", Value: "true"},
+					{Name: "packageTag", Value: "true"},
+					{Name: "noOverwrite", Value: "true"},
+					{Name: "dryRun", Value: "true"},
+					{Name: "insecure", Value: "true"},
+				}
+			},
+		},
+		{
+			name: "publish-half-credentials", command: "dagger call publish --registry ghcr.io --username bot",
+			ctorArgs: sourceOnly, function: "Publish",
+			args: func(*enginefake.Engine) []enginefake.Arg {
+				return []enginefake.Arg{
+					{Name: "registry", Value: jsonString("ghcr.io")},
 					{Name: "username", Value: jsonString("bot")},
 				}
 			},
@@ -194,8 +275,15 @@ func TestFunctions(t *testing.T) {
 // and renders what the module asked for.
 func record(t *testing.T, c call) string {
 	t.Helper()
+	out, _ := recordWith(t, c, answers)
+	return out
+}
+
+// recordWith is record with other answers; it also returns the engine.
+func recordWith(t *testing.T, c call, answer enginefake.Answer) (string, *enginefake.Engine) {
+	t.Helper()
 	const token = "contract-test-token"
-	eng := enginefake.New(token, answers)
+	eng := enginefake.New(token, answer)
 	srv := httptest.NewServer(eng)
 	t.Cleanup(srv.Close)
 	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
@@ -213,7 +301,7 @@ func record(t *testing.T, c call) string {
 	eng.Start(enginefake.Call{ParentName: "Synapse", Name: c.function, Parent: parent, Args: c.args(eng)})
 	invoke(t, eng, port, token, c.wantErr)
 	writeRecording(t, &out, eng, c.function)
-	return out.String()
+	return out.String(), eng
 }
 
 // invoke runs the module process for the engine's current call.
@@ -238,15 +326,43 @@ func invoke(t *testing.T, eng *enginefake.Engine, port, token string, wantErr bo
 	require.NoError(t, err, "module output: %s", out)
 }
 
+// The module sets the time of each publish call, so the engine never reuses
+// an earlier result; the recordings show a placeholder.
+var publishRequestedAt = regexp.MustCompile(`(name: "SYNAPSE_PUBLISH_REQUESTED_AT",\s*value: )"[^"]*"`)
+
 func writeRecording(t *testing.T, out *bytes.Buffer, eng *enginefake.Engine, name string) {
 	t.Helper()
 	fmt.Fprintf(out, "\n## %s\n", name)
 	for i, q := range eng.Recording() {
+		q = publishRequestedAt.ReplaceAllString(q, `$1"<time of the call>"`)
 		fmt.Fprintf(out, "\n### query %d\n%s\n", i+1, q)
 	}
 	if raw, ok := eng.Returned(); ok {
 		rendered, err := eng.RenderJSON(raw)
 		require.NoError(t, err)
 		fmt.Fprintf(out, "\n### returned\n%s\n", rendered)
+	}
+}
+
+// TestTestRequiresThePass: go test exits 0 when -run matches nothing or the
+// test skips; the module's test must fail then.
+func TestTestRequiresThePass(t *testing.T) {
+	for name, output := range map[string]string{
+		"no test ran":  "testing: warning: no tests to run\nPASS\nok  \tgithub.com/synapse-image/synapse-image/tests\t0.01s\n",
+		"test skipped": "=== RUN   TestRemoteHomeserver\n--- SKIP: TestRemoteHomeserver (0.00s)\nPASS\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			answer := func(object, field string, args map[string]string) (any, bool) {
+				if cmd, ok := lastExec(object); ok && field == "stdout" && len(cmd) > 1 && cmd[1] == "test" {
+					return output, true
+				}
+				return answers(object, field, args)
+			}
+			c := call{name: "test", command: "dagger call test", ctorArgs: sourceOnly, function: "Test", args: noArgs, wantErr: true}
+			_, eng := recordWith(t, c, answer)
+			msg, ok := eng.ReturnedError()
+			require.True(t, ok)
+			require.Contains(t, msg, "TestRemoteHomeserver did not run and pass")
+		})
 	}
 }

@@ -44,8 +44,17 @@ type Arg struct {
 
 // Answer gives the value of a field the fake has no built-in answer for:
 // object is the one-line chain of the object the field is selected on, args
-// the one-line renderings of the arguments. ok=false makes the query fail.
+// the one-line renderings of the arguments. ok=false makes the query fail
+// as one the fake cannot answer; a Failed value makes it fail as a real
+// engine's query fails (an exec that exits non-zero).
 type Answer func(object, field string, args map[string]string) (v any, ok bool)
+
+// Failed is an answer that fails the query with its message, the way an
+// engine reports a failed exec; unlike an unanswered query, it is not one of
+// the fake's Failures.
+type Failed string
+
+func (f Failed) Error() string { return string(f) }
 
 // Engine is the fake endpoint. Use New, then Start a call before the module runs.
 type Engine struct {
@@ -226,7 +235,11 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := e.query(req.Query)
 	resp := response{Data: data}
-	if err != nil {
+	var failed Failed
+	switch {
+	case errors.As(err, &failed):
+		resp = response{Errors: []gqlError{{Message: failed.Error()}}}
+	case err != nil:
 		e.mu.Lock()
 		e.failures = append(e.failures, fmt.Sprintf("%v\n  query: %s", err, req.Query))
 		e.mu.Unlock()
@@ -339,6 +352,9 @@ func (e *Engine) leaf(obj chain, name string, args []arg) (any, error) {
 			rendered[a.name] = a.val.oneLine()
 		}
 		if v, ok := e.answer(obj.oneLine(), name, rendered); ok {
+			if f, failed := v.(Failed); failed {
+				return nil, f
+			}
 			return v, nil
 		}
 	}

@@ -170,3 +170,13 @@ func TestRenderJSONOmits(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "function(name: \"Build\")\n  .withDescription(description: \"d\")", got)
 }
+
+func TestFailedAnswersFailLikeAnEngine(t *testing.T) {
+	e, srv := start(t, func(string, string, map[string]string) (any, bool) {
+		return Failed("process \"go run . publish\" did not complete successfully: exit code: 2"), true
+	})
+	_, errs := post(t, srv, `query Query {container{from(address:"alpine"){stdout}}}`)
+	require.Len(t, errs, 1)
+	assert.Equal(t, `process "go run . publish" did not complete successfully: exit code: 2`, errs[0])
+	assert.Empty(t, e.Failures(), "a failed exec is an answer, not a query the fake could not answer")
+}
