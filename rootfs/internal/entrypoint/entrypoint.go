@@ -74,11 +74,11 @@ func Main(ctx context.Context, sys System, args []string) int {
 	case "health":
 		err = s.health(ctx)
 	case "help", "--help", "-h":
-		Usage(sys.Stdout)
+		Usage(sys.Stdout, env.Vars)
 		return ExitOK
 	default:
 		fmt.Fprintf(sys.Stderr, "start: unknown mode %q\n\n", mode)
-		Usage(sys.Stderr)
+		Usage(sys.Stderr, env.Vars)
 		return ExitUsage
 	}
 	if err == nil {

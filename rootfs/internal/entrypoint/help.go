@@ -7,8 +7,8 @@ import (
 	"github.com/synapse-image/synapse-image/rootfs/internal/env"
 )
 
-// Usage prints the modes and every variable.
-func Usage(w io.Writer) {
+// Usage prints the modes and every variable of vars (env.Vars), by section.
+func Usage(w io.Writer, vars env.Table) {
 	fmt.Fprint(w, `Usage: /start [MODE] [ARGS...]
 
 The entrypoint of the Synapse image: writes Synapse's config from
@@ -34,12 +34,15 @@ variable or file; nothing is written).
 Variables (booleans: 1/0, true/false, yes/no, on/off; empty = false;
 NAME_FILE reads the value from a file for variables marked *):
 `)
-	for _, v := range env.Vars {
-		name := v.Name
-		if v.File {
-			name += " *"
+	for _, section := range vars.Sections() {
+		fmt.Fprintf(w, "\n%s:\n", section)
+		for _, v := range vars.In(section) {
+			name := v.Name
+			if v.Secret {
+				name += " *"
+			}
+			fmt.Fprintf(w, "  %s (default: %s)\n      %s\n", name, v.ShownDefault(), v.Help)
 		}
-		fmt.Fprintf(w, "  %s (default: %s)\n      %s\n", name, v.Default, v.Help)
 	}
 	fmt.Fprint(w, `
 Files in the data directory (/data): homeserver.db, media/, uploads/,

@@ -34,7 +34,7 @@ func (s *starter) exec(cfgPath string, args []string) error {
 		return fmt.Errorf("find python3: %w", err)
 	}
 	argv := append([]string{"python3", "-m", "synapse.app.homeserver", "--config-path", cfgPath}, args...)
-	envv := withoutSecrets(s.sys.Environ)
+	envv := withoutSecrets(s.sys.Environ, env.Vars)
 	if s.sys.Jemalloc != "" {
 		envv = withPreload(envv, s.sys.Jemalloc)
 	}
@@ -45,15 +45,11 @@ func (s *starter) exec(cfgPath string, args []string) error {
 	return nil
 }
 
-// withoutSecrets drops the secret-bearing variables: Synapse reads them
-// from its config, and its environment is visible in /proc.
-func withoutSecrets(envv []string) []string {
-	secret := map[string]bool{}
-	for _, v := range env.Vars {
-		if v.File {
-			secret[v.Name] = true
-		}
-	}
+// withoutSecrets drops the secret variables of vars (env.Vars): Synapse
+// reads them from its config, and its environment is visible in /proc.
+// NAME_FILE variables stay: a path is not a secret.
+func withoutSecrets(envv []string, vars env.Table) []string {
+	secret := vars.Secrets()
 	out := make([]string, 0, len(envv))
 	for _, kv := range envv {
 		name, _, _ := strings.Cut(kv, "=")

@@ -1,12 +1,14 @@
-// Package env reads the environment of /start: strict booleans, `_FILE`
-// variants of secret-bearing variables, and validated values. Every error
-// names the variable and what is expected, and never shows a secret.
+// Package env reads the environment of /start. One table (Vars) lists every
+// variable with its parser, default, secrecy, help text and the
+// homeserver.yaml keys it sets; parsing, `/start help`, the removal of
+// secrets from Synapse's environment and docs/variables.md all come from it.
+// Booleans are strict, secret variables have `_FILE` variants, and every
+// error names the variable and what is expected, never showing a secret.
 package env
 
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 )
 
@@ -42,30 +44,8 @@ func (s Source) String(name string) string {
 	return v
 }
 
-// StringOr returns the value of name, or def when unset or empty.
-func (s Source) StringOr(name, def string) string {
-	if v := strings.TrimSpace(s.String(name)); v != "" {
-		return v
-	}
-	return def
-}
-
 // Set reports whether name is set to a non-empty value.
 func (s Source) Set(name string) bool { return s.String(name) != "" }
-
-// Bool parses a strict boolean: 1/0, true/false, yes/no, on/off in any case;
-// unset or empty is false; anything else is an error.
-func (s Source) Bool(name string) (bool, error) {
-	v := strings.TrimSpace(s.String(name))
-	if v == "" {
-		return false, nil
-	}
-	b, ok := ParseBool(v)
-	if !ok {
-		return false, &Error{name, fmt.Sprintf("expected a boolean (1/0, true/false, yes/no, on/off), got %q", v)}
-	}
-	return b, nil
-}
 
 // ParseBool is the strict boolean of the contract, for a non-empty value.
 func ParseBool(v string) (value, ok bool) {
@@ -95,32 +75,6 @@ func (s Source) Secret(name string) (string, error) {
 		return "", &Error{name + "_FILE", fmt.Sprintf("cannot read %s: %v", f, unwrapPathError(err))}
 	}
 	return strings.TrimRight(string(b), "\r\n"), nil
-}
-
-// Int parses an integer in [min, max], or def when unset or empty.
-func (s Source) Int(name string, def, min, max int) (int, error) {
-	v := strings.TrimSpace(s.String(name))
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < min || n > max {
-		return 0, &Error{name, fmt.Sprintf("expected a whole number from %d to %d, got %q", min, max, v)}
-	}
-	return n, nil
-}
-
-// Port parses a TCP port (1-65535), or def when unset or empty.
-func (s Source) Port(name string, def int) (int, error) {
-	v := strings.TrimSpace(s.String(name))
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > 65535 {
-		return 0, &Error{name, fmt.Sprintf("expected a port number from 1 to 65535, got %q", v)}
-	}
-	return n, nil
 }
 
 func unwrapPathError(err error) error {

@@ -42,7 +42,8 @@ func TestBool(t *testing.T) {
 			if tc.set {
 				m["X"] = tc.value
 			}
-			got, err := Map(m).Bool("X")
+			vals, _, err := Table{{Name: "X", Section: "Test", Parse: boolean}}.Parse(Map(m))
+			got := vals.Bool("X")
 			if tc.bad {
 				var e *Error
 				require.ErrorAs(t, err, &e)
