@@ -3,8 +3,6 @@
 package docs
 
 import (
-	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -67,11 +65,6 @@ func TestRelativeLinks(t *testing.T) {
 	}
 }
 
-// notYetGenerated names files, relative to docs/, that a generator is about
-// to write (another change of the same issue): links to them are allowed
-// while they are missing. Take an entry off once its file is committed.
-var notYetGenerated = map[string]string{}
-
 // TestLinksResolve checks every relative link in README.md, docs/*.md and
 // the other READMEs of the repository.
 func TestLinksResolve(t *testing.T) {
@@ -91,11 +84,7 @@ func TestLinksResolve(t *testing.T) {
 		}
 		for _, target := range relativeLinks(string(text)) {
 			checked++
-			path := filepath.Join(filepath.Dir(f), target)
-			if _, err := os.Stat(path); err != nil {
-				if _, pending := notYetGenerated[inDocs(path)]; pending && errors.Is(err, fs.ErrNotExist) {
-					continue
-				}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(f), target)); err != nil {
 				t.Errorf("%s: link to %s: %v", f, target, err)
 			}
 		}
@@ -103,10 +92,4 @@ func TestLinksResolve(t *testing.T) {
 	if checked == 0 {
 		t.Fatal("no relative links found: the link pattern is broken")
 	}
-}
-
-// inDocs names path (relative to docs/) the way notYetGenerated does: docs/x
-// reached through ../docs/x is x.
-func inDocs(path string) string {
-	return strings.TrimPrefix(filepath.Clean(path), filepath.Join("..", "docs")+string(filepath.Separator))
 }
