@@ -59,7 +59,7 @@ func (c publishCommand) run(ctx context.Context, args []string, stdout, stderr i
 	fs.Var(&tagList, "tag", "push under this `TAG` instead of the computed tags (repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run . publish --registry HOST[:PORT] [flags]")
-		fmt.Fprintln(stderr, "Pushes the built image under vX.Y.Z, vX.Y, latest and sha-<revision> (see README, section Publish).")
+		fmt.Fprintln(stderr, "Pushes the built image under vX.Y.Z, vX.Y, latest and sha-<revision> (see docs/publish.md).")
 		fmt.Fprintln(stderr, "Password: --password-file, --password-stdin or $REGISTRY_PASSWORD, with --username.")
 		fs.PrintDefaults()
 	}

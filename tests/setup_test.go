@@ -1,7 +1,7 @@
 // Package tests is the end-to-end suite: it runs the built image the way its
-// users do — docker run with the README's variables, docker-compose with the
-// sample file, SQLite and PostgreSQL — and drives Synapse with a real Matrix
-// client (mautrix-go). Without a Docker engine or the images it skips with a
+// users do — docker run with the variables of docs/configuration.md,
+// docker-compose with the sample file, SQLite and PostgreSQL — and drives
+// Synapse with a real Matrix client (mautrix-go). Without a Docker engine or the images it skips with a
 // clear message; with E2E_REQUIRED=1 (CI) that is a failure.
 //
 // Images: SYNAPSE_IMAGE (default synapse:latest), POSTGRES_IMAGE (default

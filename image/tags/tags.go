@@ -1,6 +1,6 @@
 // Package tags computes the image tags for a build of Synapse from the Debian
 // package version inside the image and the git revision of this repository.
-// The rules (also in the README, section "publish"):
+// The rules (also in docs/publish.md, section "Tags"):
 //
 //	Debian package        revision  tags
 //	1.160.0-1             0123abc…  v1.160.0  v1.160  latest  sha-0123abc
