@@ -38,6 +38,15 @@ go run . build --load
 go run . build --recipe image/postgres.yaml --load
 echo "ok ($(elapsed))"
 
+step "build the previous release's image (TestSQLiteUpgradePath upgrades from it)"
+if [ -z "${E2E_UPGRADE_FROM_IMAGE:-}" ]; then
+  bash scripts/build-previous.sh synapse-previous
+  export E2E_UPGRADE_FROM_IMAGE=synapse-previous:latest
+else
+  echo "E2E_UPGRADE_FROM_IMAGE=$E2E_UPGRADE_FROM_IMAGE: not building"
+fi
+echo "ok ($(elapsed))"
+
 step "start a local OCI registry on loopback"
 regdir=$(mktemp -d)
 regport=${TEST_REGISTRY_PORT:-5055}

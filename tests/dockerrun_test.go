@@ -61,18 +61,27 @@ func TestDockerRunSQLite(t *testing.T) {
 	assert.Empty(t, wrong, "everything in /data belongs to %d:%d", synapseUID, synapseUID)
 }
 
-// Scenario 4: a new container (by default of the same image; set
-// E2E_UPGRADE_FROM_IMAGE to start from an older one) on the same /data keeps
-// access tokens, messages, media, secrets and keys.
+// Scenario 4: an upgrade. A container of the previous release
+// (E2E_UPGRADE_FROM_IMAGE; scripts/test.sh builds it with
+// scripts/build-previous.sh) creates /data, then a container of the image
+// under test on the same /data keeps access tokens, messages, media, secrets
+// and keys. Without a from-image that differs from the image under test
+// there is no upgrade to test: it skips, or fails with E2E_REQUIRED.
 func TestSQLiteUpgradePath(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	const server = "upgrade.e2e.test"
 	image := synapseImage(t)
-	from := envOr("E2E_UPGRADE_FROM_IMAGE", image)
-	if from != image {
-		dockertest.RequireImage(t, from, "E2E_UPGRADE_FROM_IMAGE")
+	from := os.Getenv("E2E_UPGRADE_FROM_IMAGE")
+	if from == "" {
+		dockertest.Unavailable(t, "no image to upgrade from: set E2E_UPGRADE_FROM_IMAGE (scripts/build-previous.sh builds the previous release)")
 	}
+	dockertest.RequireImage(t, from, "E2E_UPGRADE_FROM_IMAGE: scripts/build-previous.sh builds the previous release")
+	fromLayers, toLayers := imageLayers(t, from), imageLayers(t, image)
+	if fromLayers == toLayers {
+		dockertest.Unavailable(t, "E2E_UPGRADE_FROM_IMAGE %s has the same layers as %s: nothing to upgrade across", from, image)
+	}
+	t.Logf("upgrade from %s (revision %s) to %s (revision %s)", from, imageRevision(t, from), image, imageRevision(t, image))
 	data := dockertest.HostDir(t, image)
 
 	old := runSynapse(t, server, data, dockertest.Options{Image: from, Env: baseEnv(server)})
@@ -221,4 +230,18 @@ func TestOwnershipOnRestart(t *testing.T) {
 	status, err := third.Exec(ctx, "cat", "/proc/1/status")
 	require.NoError(t, err)
 	assert.Regexp(t, `(?m)^Uid:\s+1234\s`, status, "Synapse runs as UID")
+}
+
+// imageLayers is the list of an image's layer digests: two images with the
+// same list run the same software, whatever their labels say.
+func imageLayers(t *testing.T, ref string) string {
+	t.Helper()
+	return dockertest.Must(t, context.Background(), "image", "inspect", "--format", "{{json .RootFS.Layers}}", ref)
+}
+
+// imageRevision is the git revision an image was built from (its OCI label).
+func imageRevision(t *testing.T, ref string) string {
+	t.Helper()
+	return dockertest.Must(t, context.Background(), "image", "inspect", "--format",
+		`{{index .Config.Labels "org.opencontainers.image.revision"}}`, ref)
 }
