@@ -33,6 +33,7 @@ func main() {
 		LookPath: exec.LookPath,
 		Environ:  os.Environ(),
 		Jemalloc: entrypoint.Jemalloc(runtime.GOARCH),
+		Umask:    syscall.Umask,
 	}, os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -48,6 +48,11 @@ func ReadManual(path string) (Manual, error) {
 	if err != nil {
 		return Manual{}, err
 	}
+	return ParseManual(path, b)
+}
+
+// ParseManual is ReadManual of the content b of the file at path.
+func ParseManual(path string, b []byte) (Manual, error) {
 	var f manualFile
 	if err := yaml.Unmarshal(b, &f); err != nil {
 		return Manual{}, fmt.Errorf("%s is not valid YAML: %w", path, err)

@@ -2,7 +2,9 @@ package entrypoint
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -63,8 +65,16 @@ func (s *starter) load() (*plan, error) {
 		if *f.dst != "" {
 			continue
 		}
-		v, exists, err := secrets.Read(f.path)
-		if err != nil {
+		// Read without following a link out of the data directory: a
+		// form.key linked to /etc/shadow would put the shadow file into
+		// the config, which the Synapse user reads.
+		b, err := readInData(st.Common, f.path)
+		exists := !errors.Is(err, fs.ErrNotExist)
+		if err != nil && exists {
+			return nil, badf("%s: %v (/start does not follow symbolic links out of the data directory)", f.what, err)
+		}
+		v, err := secrets.Parse(f.path, b)
+		if exists && err != nil {
 			return nil, bad(err)
 		}
 		if exists {
@@ -120,7 +130,7 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 		return "", err
 	}
 	st := p.settings
-	if err := s.prepareDataDir(st.Common, p.ownedFiles()...); err != nil {
+	if err := s.prepareDataDir(ctx, st.Common, p.ownedFiles()...); err != nil {
 		return "", err
 	}
 	for _, d := range []string{"media", "uploads", "generated"} {

@@ -1,6 +1,7 @@
 package entrypoint
 
 import (
+	"context"
 	"io/fs"
 	"net"
 	"os"
@@ -44,7 +45,8 @@ func TestRunAutomated(t *testing.T) {
 
 	require.NotNil(t, h.exec)
 	assert.Equal(t, "/usr/bin/python3", h.exec.argv0)
-	assert.Equal(t, []string{"python3", "-m", "synapse.app.homeserver", "--config-path", h.path("generated/homeserver.yaml")}, h.exec.argv)
+	assert.Equal(t, []string{"python3", "-P", "-m", "synapse.app.homeserver", "--config-path", h.path("generated/homeserver.yaml")}, h.exec.argv)
+	assert.Equal(t, 0o027, h.umask, "files Synapse creates are not world-readable")
 	assert.Contains(t, h.exec.envv, "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
 	assert.Contains(t, h.exec.envv, "PATH=/usr/bin")
 	assert.Contains(t, h.exec.envv, "SYNAPSE_SERVER_NAME=example.com")
@@ -54,7 +56,7 @@ func TestRunAutomated(t *testing.T) {
 	}
 
 	if os.Geteuid() == 0 {
-		assert.Equal(t, []int{4242, 4242}, h.dropped)
+		assert.Equal(t, []int{4242, 4343}, h.dropped, "Drop(uid, gid)")
 		assert.Contains(t, h.stderr.String(), "changing owner of "+h.data)
 	}
 
@@ -70,7 +72,10 @@ func TestRunAutomated(t *testing.T) {
 	}
 	if os.Geteuid() == 0 {
 		// The fake Drop left root as the creator; a real drop creates as 4242.
-		_, err := privileges.ChownTree(h.data, 4242, 4242)
+		root, err := os.OpenRoot(h.data)
+		require.NoError(t, err)
+		_, err = privileges.ChownTree(context.Background(), root, testUID, testGID)
+		root.Close()
 		require.NoError(t, err)
 	}
 	require.Equal(t, ExitOK, h.main("run", "--some-flag", "x"), h.stderr.String())
@@ -79,7 +84,7 @@ func TestRunAutomated(t *testing.T) {
 	}
 	assert.NotContains(t, h.stderr.String(), "created")
 	assert.NotContains(t, h.stderr.String(), "changing owner")
-	assert.Equal(t, []string{"--some-flag", "x"}, h.exec.argv[5:], "args after run go to Synapse")
+	assert.Equal(t, []string{"--some-flag", "x"}, h.exec.argv[6:], "args after run go to Synapse")
 }
 
 func TestExistingKeysAndVariables(t *testing.T) {

@@ -1,11 +1,15 @@
 package entrypoint
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/synapse-image/synapse-image/rootfs/internal/env"
@@ -15,31 +19,62 @@ import (
 // dataPath joins name to the data directory.
 func dataPath(c env.Common, name string) string { return filepath.Join(c.DataDir, name) }
 
+// systemDirs may not be the data directory: as root, /start gives the
+// data directory to UID:GID.
+var systemDirs = []string{"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/opt",
+	"/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var"}
+
+// checkCommon refuses settings that would make root give away what is not
+// Synapse's: a system directory as data directory, or Synapse as root.
+func checkCommon(c env.Common, euid int) error {
+	dir := filepath.Clean(c.DataDir)
+	under := func(d string) bool { return strings.HasPrefix(dir, d+"/") }
+	if slices.Contains(systemDirs, dir) || under("/etc") || (under("/usr") && !under("/usr/local")) {
+		return badf("SYNAPSE_DATA_DIR: %s is a system directory; its owner would become UID:GID: use a directory of its own (the default /data)", c.DataDir)
+	}
+	if euid == 0 && (c.UID == 0 || c.GID == 0) {
+		return badf("UID/GID: %d:%d would run Synapse as root or with the root group, which can write what root owns: use another id (the default 991:991)", c.UID, c.GID)
+	}
+	return nil
+}
+
 // prepareDataDir makes sure the data directory exists and belongs to
 // UID:GID when /start runs as root, or is writable when it does not, then
 // drops privileges. It is the first step that writes. files are the known
-// files Synapse reads (keys, app services): each one is given to UID:GID
-// when it belongs to someone else (e.g. copied in as root).
-func (s *starter) prepareDataDir(c env.Common, files ...string) error {
+// files Synapse reads (keys, app services), fixed paths inside the data
+// directory: each one is given to UID:GID when it belongs to someone else
+// (e.g. copied in as root). A path outside the data directory is never
+// touched as root.
+func (s *starter) prepareDataDir(ctx context.Context, c env.Common, files ...string) error {
+	if err := checkCommon(c, s.sys.Euid); err != nil {
+		return err
+	}
 	if s.sys.Euid != 0 {
 		if v, ok := s.sys.Env.Lookup("UID"); ok && v != "" && v != strconv.Itoa(s.sys.Euid) {
 			s.logf("started as uid %d, not root: UID/GID are ignored, files are created as this user", s.sys.Euid)
 		}
 		return writable(c.DataDir)
 	}
+	// The data directory itself is the operator's path; everything below it
+	// is the Synapse user's, so root works below it only through os.Root:
+	// no symbolic link (in /data, in media/, anywhere) leads it out.
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	root, err := os.OpenRoot(c.DataDir)
+	if err != nil {
+		return fmt.Errorf("open data directory: %w", err)
+	}
+	defer root.Close()
 	// media/ and uploads/ are created before the ownership check so that
 	// they belong to UID:GID too.
-	for _, d := range []string{c.DataDir, dataPath(c, "media"), dataPath(c, "uploads")} {
-		if err := os.MkdirAll(d, 0o750); err != nil {
-			return fmt.Errorf("create data directory: %w", err)
+	for _, d := range []string{"media", "uploads"} {
+		if err := root.Mkdir(d, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("create %s: %w", dataPath(c, d), err)
 		}
 	}
-	if err := s.fixOwnership(c, files); err != nil {
+	if err := s.fixOwnership(ctx, c, root, files); err != nil {
 		return err
-	}
-	if c.UID == 0 && c.GID == 0 {
-		s.logf("warning: UID and GID are 0: Synapse runs as root")
-		return nil
 	}
 	if err := s.sys.Drop(c.UID, c.GID); err != nil {
 		return fmt.Errorf("drop privileges to %d:%d: %w", c.UID, c.GID, err)
@@ -50,32 +85,48 @@ func (s *starter) prepareDataDir(c env.Common, files ...string) error {
 // fixOwnership gives the data directory to UID:GID, recursively but only
 // when its owner differs (first start, or a changed UID); media/ and
 // uploads/ are checked on their own, as they may be separate volumes.
-func (s *starter) fixOwnership(c env.Common, files []string) error {
-	for _, dir := range []string{c.DataDir, dataPath(c, "media"), dataPath(c, "uploads")} {
-		need, err := privileges.NeedsChown(dir, c.UID, c.GID)
+func (s *starter) fixOwnership(ctx context.Context, c env.Common, root *os.Root, files []string) error {
+	for _, d := range []string{".", "media", "uploads"} {
+		need, err := privileges.NeedsChownIn(root, d, c.UID, c.GID)
 		if err != nil {
-			return fmt.Errorf("check owner of %s: %w", dir, err)
+			return fmt.Errorf("check owner of %s: %w", dataPath(c, d), err)
 		}
 		if !need {
 			continue
 		}
-		u, g, _ := privileges.Owner(dir)
-		s.logf("changing owner of %s from %d:%d to %d:%d (first start or a changed UID/GID)", dir, u, g, c.UID, c.GID)
+		fi, err := root.Lstat(d)
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			return badf("%s is not a directory (a symbolic link?): /start does not follow links in the data directory as root", dataPath(c, d))
+		}
+		sub, err := root.OpenRoot(d)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", dataPath(c, d), err)
+		}
+		u, g, _ := privileges.Owner(dataPath(c, d))
+		s.logf("changing owner of %s from %d:%d to %d:%d (first start or a changed UID/GID)", dataPath(c, d), u, g, c.UID, c.GID)
 		start := time.Now()
-		n, err := privileges.ChownTree(dir, c.UID, c.GID)
+		n, err := privileges.ChownTree(ctx, sub, c.UID, c.GID)
+		sub.Close()
 		if err != nil {
 			return err
 		}
 		s.logf("changed owner of %d entries in %s", n, time.Since(start).Round(time.Microsecond))
 	}
 	for _, f := range files {
-		need, err := privileges.NeedsChown(f, c.UID, c.GID)
+		rel, ok := inData(c, f)
+		if !ok {
+			continue // not below the data directory: not root's business
+		}
+		need, err := privileges.NeedsChownIn(root, rel, c.UID, c.GID)
 		if err != nil {
 			return fmt.Errorf("check owner of %s: %w", f, err)
 		}
 		if need {
 			s.logf("changing owner of %s to %d:%d", f, c.UID, c.GID)
-			if err := os.Lchown(f, c.UID, c.GID); err != nil {
+			if err := root.Lchown(rel, c.UID, c.GID); err != nil {
 				return fmt.Errorf("change owner of %s: %w", f, err)
 			}
 		}
@@ -91,4 +142,34 @@ func writable(dir string) error {
 		return badf("SYNAPSE_DATA_DIR: %s is not writable by uid %d gid %d (%v): make it writable for this user, or start the container as root and set UID/GID", dir, os.Geteuid(), os.Getegid(), err)
 	}
 	return nil
+}
+
+// inData returns path relative to the data directory, or false when it is
+// not below it.
+func inData(c env.Common, path string) (string, bool) {
+	rel, err := filepath.Rel(c.DataDir, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", false
+	}
+	return rel, true
+}
+
+// readInData reads path; below the data directory, whose content the
+// Synapse user controls, without following a symbolic link out of it, so
+// root never reads, say, /etc/shadow through a link planted there.
+func readInData(c env.Common, path string) ([]byte, error) {
+	rel, ok := inData(c, path)
+	if !ok {
+		return os.ReadFile(path)
+	}
+	root, err := os.OpenRoot(c.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	b, err := root.ReadFile(rel)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return b, nil
 }

@@ -33,12 +33,12 @@ func TestOwnershipOfKnownFiles(t *testing.T) {
 	require.NoError(t, os.WriteFile(h.path("example.com.signing.key"), []byte("ed25519 a_abcd AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"), 0o600))
 	for _, d := range []string{h.data, h.path("media"), h.path("uploads")} {
 		require.NoError(t, os.MkdirAll(d, 0o755))
-		require.NoError(t, os.Chown(d, 4242, 4242))
+		require.NoError(t, os.Chown(d, 4242, 4343))
 	}
 	require.Equal(t, ExitOK, h.main(), h.stderr.String())
 	u, g, err := privileges.Owner(h.path("example.com.signing.key"))
 	require.NoError(t, err)
-	assert.Equal(t, []int{4242, 4242}, []int{u, g})
+	assert.Equal(t, []int{4242, 4343}, []int{u, g})
 	u, _, _ = privileges.Owner(h.path("media/sub/root-file"))
 	assert.Equal(t, 0, u, "no recursive change when the directories already belong to UID:GID")
 	assert.Contains(t, h.stderr.String(), "changing owner of "+h.path("example.com.signing.key"))

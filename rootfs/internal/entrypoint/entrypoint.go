@@ -18,6 +18,8 @@ const (
 	ExitOK      = 0
 	ExitFailure = 1 // something failed at run time
 	ExitUsage   = 2 // bad input: a variable, a file, the command line
+	// ExitStopped is 128+SIGTERM: a stop was requested before Synapse ran.
+	ExitStopped = 143
 )
 
 // System is everything /start touches outside its own logic, so tests can
@@ -42,6 +44,8 @@ type System struct {
 	Environ []string
 	// Jemalloc is the path of libjemalloc.so.2 to preload, or "".
 	Jemalloc string
+	// Umask sets the file mode creation mask Synapse inherits (syscall.Umask); nil leaves it.
+	Umask func(mask int) int
 }
 
 // badInput is an error of the operator's input: exit status 2.
@@ -68,7 +72,7 @@ func Main(ctx context.Context, sys System, args []string) int {
 	case "run":
 		err = s.run(ctx, args)
 	case "generate":
-		err = s.generate()
+		err = s.generate(ctx)
 	case "check":
 		err = s.check()
 	case "health":
@@ -83,6 +87,10 @@ func Main(ctx context.Context, sys System, args []string) int {
 	}
 	if err == nil {
 		return ExitOK
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(sys.Stderr, "start: stopped before Synapse started (%s)\n", oneLine(err.Error()))
+		return ExitStopped
 	}
 	fmt.Fprintf(sys.Stderr, "start: error: %s\n", oneLine(err.Error()))
 	var b badInput

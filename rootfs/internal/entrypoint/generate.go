@@ -1,6 +1,7 @@
 package entrypoint
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +13,7 @@ import (
 
 // generate writes a commented homeserver.yaml for hand editing, plus keys
 // and secrets. It never overwrites an existing config or log config.
-func (s *starter) generate() error {
+func (s *starter) generate(ctx context.Context) error {
 	p, err := s.load()
 	if err != nil {
 		return err
@@ -23,10 +24,10 @@ func (s *starter) generate() error {
 		cfgPath = filepath.Join(st.DataDir, "homeserver.yaml")
 	}
 	if secrets.Exists(cfgPath) {
-		return s.generateExisting(cfgPath, p)
+		return s.generateExisting(ctx, cfgPath, p)
 	}
 	logPath := filepath.Join(filepath.Dir(cfgPath), st.ServerName+".log.config")
-	if err := s.prepareDataDir(st.Common, p.ownedFiles()...); err != nil {
+	if err := s.prepareDataDir(ctx, st.Common, p.ownedFiles()...); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(cfgPath), 0o750); err != nil {
@@ -66,13 +67,15 @@ func (s *starter) generated(p *plan, logPath string) ([]byte, error) {
 }
 
 // generateExisting only creates the keys an existing config names.
-func (s *starter) generateExisting(cfgPath string, p *plan) error {
+func (s *starter) generateExisting(ctx context.Context, cfgPath string, p *plan) error {
+	// The existing config may have been edited by the Synapse user: it is
+	// read, and the files it names are created, only as that user.
+	if err := s.prepareDataDir(ctx, p.settings.Common); err != nil {
+		return err
+	}
 	m, err := config.ReadManual(cfgPath)
 	if err != nil {
 		return badf("SYNAPSE_CONFIG_PATH: %v", err)
-	}
-	if err := s.prepareDataDir(p.settings.Common); err != nil {
-		return err
 	}
 	created := 0
 	if m.SigningKeyPath != "" && !secrets.Exists(m.SigningKeyPath) {

@@ -52,6 +52,7 @@ type harness struct {
 	dropped        []int
 	ipv6           bool
 	jemalloc       string
+	umask          int
 }
 
 func newHarness(t *testing.T, kv ...string) *harness {
@@ -60,9 +61,10 @@ func newHarness(t *testing.T, kv ...string) *harness {
 		"SYNAPSE_SERVER_NAME":  "example.com",
 		"SYNAPSE_REPORT_STATS": "no",
 		"SYNAPSE_DATA_DIR":     h.data,
-		// As root, a UID other than ours exercises the real ownership fix.
-		"UID": fmt.Sprint(uidForTests()),
-		"GID": fmt.Sprint(uidForTests()),
+		// As root, ids other than ours exercise the real ownership fix; UID
+		// and GID differ, so swapped arguments cannot pass.
+		"UID": fmt.Sprint(testUID),
+		"GID": fmt.Sprint(testGID),
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		h.env[kv[i]] = kv[i+1]
@@ -70,12 +72,14 @@ func newHarness(t *testing.T, kv ...string) *harness {
 	return h
 }
 
-func uidForTests() int {
+// testUID and testGID are the UID and GID of the tests: 4242:4343 as root,
+// else the test's own ids (an ordinary user cannot give files away).
+var testUID, testGID = func() (int, int) {
 	if os.Geteuid() == 0 {
-		return 4242
+		return 4242, 4343
 	}
-	return os.Geteuid()
-}
+	return os.Geteuid(), os.Getegid()
+}()
 
 func (h *harness) system() System {
 	return System{
@@ -94,6 +98,7 @@ func (h *harness) system() System {
 		LookPath: func(string) (string, error) { return "/usr/bin/python3", nil },
 		Environ:  []string{"PATH=/usr/bin", "SYNAPSE_SERVER_NAME=example.com", "POSTGRES_PASSWORD=pw", "SYNAPSE_MACAROON_SECRET_KEY=m", "SYNAPSE_TURN_SECRET_FILE=/run/secrets/turn"},
 		Jemalloc: h.jemalloc,
+		Umask:    func(m int) int { h.umask = m; return 0o022 },
 	}
 }
 

@@ -13,19 +13,35 @@ import (
 	"github.com/synapse-image/synapse-image/rootfs/internal/secrets"
 )
 
-// readManual reads the hand-written config named by SYNAPSE_CONFIG_PATH.
-func readManual(c env.Common) (config.Manual, error) {
+// statManual checks that the config named by SYNAPSE_CONFIG_PATH exists
+// and is a file. It does not read it: that is done as the Synapse user,
+// who may have edited it.
+func statManual(c env.Common) error {
 	fi, err := os.Stat(c.ConfigPath)
 	if errors.Is(err, os.ErrNotExist) {
-		return config.Manual{}, badf("SYNAPSE_CONFIG_PATH: %s does not exist; create it with the generate mode (docker run --rm -v synapse-data:/data -e SYNAPSE_SERVER_NAME=... -e SYNAPSE_REPORT_STATS=no IMAGE generate), edit it, then start again", c.ConfigPath)
+		return badf("SYNAPSE_CONFIG_PATH: %s does not exist; create it with the generate mode (docker run --rm -v synapse-data:/data -e SYNAPSE_SERVER_NAME=... -e SYNAPSE_REPORT_STATS=no IMAGE generate), edit it, then start again", c.ConfigPath)
 	}
+	if err != nil {
+		return badf("SYNAPSE_CONFIG_PATH: %v", err)
+	}
+	if fi.IsDir() {
+		return badf("SYNAPSE_CONFIG_PATH: %s is a directory; expected the homeserver.yaml file", c.ConfigPath)
+	}
+	return nil
+}
+
+// readManual reads the hand-written config named by SYNAPSE_CONFIG_PATH.
+// Inside the data directory (where generate puts it, for the Synapse user
+// to edit) it is read without following a symbolic link out of it.
+func readManual(c env.Common) (config.Manual, error) {
+	if err := statManual(c); err != nil {
+		return config.Manual{}, err
+	}
+	b, err := readInData(c, c.ConfigPath)
 	if err != nil {
 		return config.Manual{}, badf("SYNAPSE_CONFIG_PATH: %v", err)
 	}
-	if fi.IsDir() {
-		return config.Manual{}, badf("SYNAPSE_CONFIG_PATH: %s is a directory; expected the homeserver.yaml file", c.ConfigPath)
-	}
-	m, err := config.ReadManual(c.ConfigPath)
+	m, err := config.ParseManual(c.ConfigPath, b)
 	if err != nil {
 		return m, badf("SYNAPSE_CONFIG_PATH: %v", err)
 	}
@@ -43,7 +59,10 @@ func (s *starter) runManual(ctx context.Context, c env.Common) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := s.prepareDataDir(c, m.SigningKeyPath); err != nil {
+	// The config is the Synapse user's to edit (generate leaves it to them):
+	// as root, only the data directory's fixed paths are touched; the
+	// signing key it names is created after the drop.
+	if err := s.prepareDataDir(ctx, c); err != nil {
 		return "", err
 	}
 	if m.SigningKeyPath != "" && !secrets.Exists(m.SigningKeyPath) {

@@ -24,6 +24,11 @@ func (s *starter) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A stop requested while /start prepared (SIGTERM is caught for that)
+	// is honoured: Synapse is not started.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return s.exec(cfgPath, args)
 }
 
@@ -33,10 +38,18 @@ func (s *starter) exec(cfgPath string, args []string) error {
 	if err != nil {
 		return fmt.Errorf("find python3: %w", err)
 	}
-	argv := append([]string{"python3", "-m", "synapse.app.homeserver", "--config-path", cfgPath}, args...)
+	// -P: the working directory /data, which the Synapse user can write,
+	// is not on the module path (a planted /data/yaml/ would run inside
+	// Synapse); the image also sets PYTHONSAFEPATH=1 for docker exec.
+	argv := append([]string{"python3", "-P", "-m", "synapse.app.homeserver", "--config-path", cfgPath}, args...)
 	envv := withoutSecrets(s.sys.Environ, env.Vars)
 	if s.sys.Jemalloc != "" {
 		envv = withPreload(envv, s.sys.Jemalloc)
+	}
+	if s.sys.Umask != nil {
+		// Files Synapse creates (database, media) are not world-readable,
+		// also on a bind mount that host users can list.
+		s.sys.Umask(0o027)
 	}
 	s.logf("starting Synapse as %d:%d: %s", os.Geteuid(), os.Getegid(), strings.Join(argv, " "))
 	if err := s.sys.Exec(python, argv, envv); err != nil {

@@ -16,6 +16,7 @@ func Wait(ctx context.Context, addr string, timeout time.Duration, logf func(str
 		return nil
 	}
 	start := time.Now()
+	stop := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var d net.Dialer
@@ -37,6 +38,10 @@ func Wait(ctx context.Context, addr string, timeout time.Duration, logf func(str
 		}
 		select {
 		case <-ctx.Done():
+			if stop.Err() != nil {
+				// Stopped (SIGTERM), not timed out.
+				return fmt.Errorf("stopped while waiting for PostgreSQL at %s: %w", addr, stop.Err())
+			}
 			return fmt.Errorf("PostgreSQL at %s did not accept connections within %s (POSTGRES_WAIT_TIMEOUT): %v", addr, timeout, err)
 		case <-time.After(500 * time.Millisecond):
 		}

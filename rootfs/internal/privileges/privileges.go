@@ -3,11 +3,11 @@
 package privileges
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"syscall"
 )
 
@@ -36,25 +36,59 @@ func NeedsChown(path string, uid, gid int) (bool, error) {
 	return u != uid || g != gid, nil
 }
 
-// ChownTree makes everything below root (inclusive) owned by uid:gid,
-// without following symbolic links. It returns how many entries it changed.
-func ChownTree(root string, uid, gid int) (int, error) {
+// NeedsChownIn is NeedsChown for name inside root, not following a
+// symbolic link at name nor any out of root.
+func NeedsChownIn(root *os.Root, name string, uid, gid int) (bool, error) {
+	fi, err := root.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false, fmt.Errorf("%s: no owner information", name)
+	}
+	return int(st.Uid) != uid || int(st.Gid) != gid, nil
+}
+
+// ChownTree makes everything in root (inclusive) owned by uid:gid, without
+// following symbolic links and never leaving root, however its entries
+// change meanwhile. It returns how many entries it changed. root itself is
+// changed last: its owner is what says the tree is done, so a walk that is
+// stopped (ctx, a failure) is started again at the next start instead of
+// being taken as finished.
+func ChownTree(ctx context.Context, root *os.Root, uid, gid int) (int, error) {
 	n := 0
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
+	change := func(name string) error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("stopped: %w", err)
+		}
+		need, err := NeedsChownIn(root, name, uid, gid)
+		if err != nil || !need {
 			return err
 		}
-		if u, g, err := Owner(p); err == nil && u == uid && g == gid {
-			return nil
-		}
-		if err := os.Lchown(p, uid, gid); err != nil {
+		if err := root.Lchown(name, uid, gid); err != nil {
 			return err
 		}
 		n++
 		return nil
+	}
+	err := fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == "." {
+			return nil
+		}
+		return change(p)
 	})
+	if err == nil {
+		err = change(".")
+	}
 	if err != nil {
-		return n, fmt.Errorf("change owner of %s to %d:%d: %w", root, uid, gid, err)
+		return n, fmt.Errorf("change owner of %s to %d:%d: %w", root.Name(), uid, gid, err)
 	}
 	return n, nil
 }

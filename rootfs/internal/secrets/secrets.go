@@ -36,11 +36,18 @@ func Read(path string) (value string, exists bool, err error) {
 	if err != nil {
 		return "", true, fmt.Errorf("read secret: %w", err)
 	}
+	v, err := Parse(path, b)
+	return v, true, err
+}
+
+// Parse is the secret in b, the content of the file at path: trailing
+// white space stripped; empty is an error.
+func Parse(path string, b []byte) (string, error) {
 	v := strings.TrimRight(string(b), " \t\r\n")
 	if v == "" {
-		return "", true, fmt.Errorf("%s is empty: delete it to have a new secret generated, or put the secret in it", path)
+		return "", fmt.Errorf("%s is empty: delete it to have a new secret generated, or put the secret in it", path)
 	}
-	return v, true, nil
+	return v, nil
 }
 
 // Exists reports whether path exists (any error other than "not exist"
