@@ -110,7 +110,7 @@ func runCase(t testing.TB, c goldenCase, dir string) string {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "appservices", f), b, 0o644))
 		}
 	}
-	vars := map[string]string{"SYNAPSE_DATA_DIR": dir, "UID": fmt.Sprint(os.Geteuid()), "GID": fmt.Sprint(os.Getegid())}
+	vars := map[string]string{"SYNAPSE_DATA_DIR": dir, "UID": fmt.Sprint(testUID), "GID": fmt.Sprint(testGID)}
 	for k, v := range c.env {
 		vars[k] = v
 	}
@@ -130,6 +130,15 @@ func runCase(t testing.TB, c goldenCase, dir string) string {
 	require.Equal(t, entrypoint.ExitOK, code, stderr.String())
 	return stderr.String()
 }
+
+// testUID and testGID own the data directory: the test's own ids, or, as
+// root (which /start refuses as UID), the image's 991:991.
+var testUID, testGID = func() (int, int) {
+	if os.Geteuid() == 0 {
+		return 991, 991
+	}
+	return os.Geteuid(), os.Getegid()
+}()
 
 // asData rewrites the temporary data dir to /data, as in the image.
 func asData(b []byte, dir string) []byte {
