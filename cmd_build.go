@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/synapse-image/synapse-image/image/names"
 	"github.com/synapse-image/synapse-image/image/pipeline"
+	"github.com/synapse-image/synapse-image/image/progress"
 	"github.com/synapse-image/synapse-image/image/tags"
 )
 
@@ -25,7 +27,6 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	o := pipeline.BuildOptions{Stdout: stdout, Log: stderr}
 	var platform string
 	var extraTags stringList
-	var verbose bool
 	fs := flag.NewFlagSet("build", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Recipe, "recipe", names.DefaultRecipe, "image recipe `file`")
@@ -39,7 +40,8 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&o.NoCache, "no-cache", false, "rebuild every layer, ignoring the cache (results are still cached)")
 	fs.StringVar(&o.Revision, "revision", "", "git `revision` for the label and the sha- tag (default: git HEAD, with -dirty for uncommitted changes)")
 	fs.Var(&extraTags, "tag", "extra `tag` (repeatable)")
-	fs.BoolVar(&verbose, "v", false, "show the output of mmdebstrap")
+	fs.BoolVar(&o.Verbose, "v", false, "show the output of mmdebstrap")
+	fs.StringVar(&o.Progress, "progress", "auto", "how to show the steps: `auto` (tty in a terminal, else plain), tty, plain or rawjson (BuildKit's display)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run . build [flags]\n\nBuilds the image of a recipe without a Docker daemon (see image/README.md).\n\nflags:")
 		fs.PrintDefaults()
@@ -64,8 +66,8 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{Err: fmt.Errorf("--platform %q: expected linux/amd64 or linux/arm64", platform)}
 	}
 	o.Arch = arch
-	if verbose {
-		o.Verbose = stderr
+	if !slices.Contains(progress.Modes, o.Progress) {
+		return usageError{Err: fmt.Errorf("--progress %q: expected one of %s", o.Progress, strings.Join(progress.Modes, ", "))}
 	}
 	return pipeline.Build(ctx, o)
 }

@@ -22,6 +22,8 @@ func TestBuildFlagErrors(t *testing.T) {
 		{"bad tag", []string{"--tag", "a:b"}, `--tag "a:b"`},
 		{"bad platform", []string{"--platform", "linux/s390x"}, `--platform "linux/s390x": expected linux/amd64 or linux/arm64`},
 		{"bad platform os", []string{"--platform", "windows/amd64"}, "expected linux/amd64 or linux/arm64"},
+		{"bad progress", []string{"--progress", "fancy"}, `--progress "fancy": expected one of auto, tty, plain, rawjson`},
+		{"tty progress without a terminal", []string{"--progress", "tty", "--recipe", "image/synapse.yaml"}, "--progress tty"},
 		{"bad repository", []string{"--repository", "Not A Repo", "--recipe", "image/synapse.yaml"}, `--repository "Not A Repo"`},
 	}
 	for _, tt := range tests {
@@ -41,7 +43,7 @@ func TestBuildHelp(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	err := runBuild(context.Background(), []string{"-h"}, &stdout, &stderr)
 	assert.ErrorIs(t, err, flag.ErrHelp)
-	for _, f := range []string{"-recipe", "-load", "-repository", "-oci", "-tarball", "-wheels", "-platform", "-cache-dir", "-no-cache", "-revision", "-tag"} {
+	for _, f := range []string{"-recipe", "-load", "-repository", "-oci", "-tarball", "-wheels", "-platform", "-cache-dir", "-no-cache", "-revision", "-tag", "-progress"} {
 		assert.Contains(t, stderr.String(), f)
 	}
 }

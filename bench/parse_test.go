@@ -62,9 +62,9 @@ func TestTimingString(t *testing.T) {
 // Output of scripts/bench-build.sh, as it prints it.
 const buildOutput = `synapse-image build benchmark (2 CPUs, load 0.50 0.40 0.30, 2026-11-26T02:30:00Z)
 cold (empty cache)                 142.3 s
-    [rootfs] built in 120.1s
+    [rootfs] DONE 120.1s
 warm (rootfs/ changed)               9.8 s
-    [rootfs] cached (0.1s)
+    [rootfs] CACHED
 no change                            2.1 s
 
 layers:

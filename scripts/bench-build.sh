@@ -45,13 +45,16 @@ build() { # id label
   local log="$work/$1.log" t0 t1
   t0=$(date +%s.%N)
   (cd "$work/repo" && "$work/synapse-image" build --recipe "$recipe" --cache-dir "$cache" \
-    --revision "$revision" "${load[@]}") >"$work/$1.out" 2>"$log" || { cat "$log" >&2; exit 1; }
+    --revision "$revision" --progress plain "${load[@]}") >"$work/$1.out" 2>"$log" || { cat "$log" >&2; exit 1; }
   t1=$(date +%s.%N)
   # The image digest after the time: equal digests for equal inputs show the
   # build is reproducible.
   printf '%-32s %7.1f s  %s\n' "$2" "$(echo "$t1 - $t0" | bc)" \
     "$(grep -om1 'sha256:[0-9a-f]\{64\}' "$work/$1.out" || echo 'no digest')"
-  grep -E '^\[(rootfs|wheels|project)\] (cached|built)' "$log" | sed 's/^/    /'
+  # Each layer step and how it ended, from BuildKit's plain display:
+  # "#N [rootfs] …", then "#N DONE 120.1s" or "#N CACHED".
+  awk '$2 ~ /^\[(rootfs|wheels|project)\]$/ && !($1 in step) { step[$1] = $2; next }
+       ($1 in step) && ($2 == "DONE" || $2 == "CACHED") { print "    " step[$1] " " $2 ($3 != "" ? " " $3 : "") }' "$log"
 }
 
 echo "synapse-image build benchmark ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ))"

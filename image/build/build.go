@@ -22,6 +22,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/synapse-image/synapse-image/image/layer"
+	"github.com/synapse-image/synapse-image/image/progress"
 	"github.com/synapse-image/synapse-image/image/recipe"
 )
 
@@ -46,8 +47,10 @@ type Options struct {
 	RootFS RootFS
 	// Mirror reads the state of the Debian mirror (default: FetchMirrorState).
 	Mirror func(ctx context.Context, mirror, suite string) (MirrorState, error)
-	// Log gets one progress line per step; Verbose gets the tools' output.
-	Log, Verbose io.Writer
+	// Progress shows each step (nil: nothing shown); with Verbose, the
+	// tools' output (mmdebstrap) goes to the step's log too.
+	Progress *progress.Display
+	Verbose  bool
 }
 
 // Result is a built image and what was learned on the way.
@@ -89,6 +92,10 @@ type builder struct {
 	Options
 	r     *recipe.Recipe
 	paths map[string]bool // every path in the image so far
+
+	// step is the step running now, named key ("rootfs"); see begin.
+	step    *progress.Step
+	stepKey string
 }
 
 func newBuilder(opt Options) (*builder, error) {
@@ -98,8 +105,13 @@ func newBuilder(opt Options) (*builder, error) {
 	if opt.Cache == nil {
 		return nil, fmt.Errorf("no cache")
 	}
+	b := &builder{r: opt.Recipe, paths: map[string]bool{"/": true}}
 	if opt.RootFS == nil {
-		opt.RootFS = Mmdebstrap{Log: opt.Verbose, DebCache: filepath.Join(opt.Cache.Dir, "debs")}
+		var log io.Writer = io.Discard
+		if opt.Verbose {
+			log = toolLog{b}
+		}
+		opt.RootFS = Mmdebstrap{Log: log, DebCache: filepath.Join(opt.Cache.Dir, "debs")}
 	}
 	if opt.Mirror == nil {
 		client := &http.Client{}
@@ -107,20 +119,16 @@ func newBuilder(opt Options) (*builder, error) {
 			return FetchMirrorState(ctx, client, mirror, suite)
 		})
 	}
-	if opt.Log == nil {
-		opt.Log = io.Discard
-	}
-	if opt.Verbose == nil {
-		opt.Verbose = io.Discard
-	}
 	if opt.Arch == "" {
 		return nil, fmt.Errorf("no target architecture")
 	}
-	return &builder{Options: opt, r: opt.Recipe, paths: map[string]bool{"/": true}}, nil
+	b.Options = opt
+	return b, nil
 }
 
-func (b *builder) build(ctx context.Context) (*Result, error) {
-	t := time.Now()
+func (b *builder) build(ctx context.Context) (res *Result, err error) {
+	defer func() { b.step.Done(err) }()
+	b.begin("mirror", fmt.Sprintf("%s %s: InRelease", b.r.Debian.Mirror, b.r.Debian.Suite))
 	mirror, err := b.Mirror(ctx, b.r.Debian.Mirror, b.r.Debian.Suite)
 	if err != nil {
 		return nil, err
@@ -129,13 +137,14 @@ func (b *builder) build(ctx context.Context) (*Result, error) {
 		b.logf("mirror", "%s unreachable: using the state the last build saw, %s of %s (only cached layers can be used)",
 			b.r.Debian.Mirror, mirror.InReleaseSHA256[:12], mirror.Date.Format(time.DateOnly))
 	} else {
-		b.logf("mirror", "%s %s of %s (%s)", b.r.Debian.Suite, mirror.InReleaseSHA256[:12], mirror.Date.Format(time.DateOnly), since(t))
+		b.logf("mirror", "%s %s of %s", b.r.Debian.Suite, mirror.InReleaseSHA256[:12], mirror.Date.Format(time.DateOnly))
 	}
 
-	res := &Result{}
+	res = &Result{}
 	var layers []v1.Layer
 	var history []v1.History
 
+	b.begin("rootfs", fmt.Sprintf("mmdebstrap --variant=%s %s: %s", b.r.Debian.Variant, b.r.Debian.Suite, strings.Join(b.r.Debian.Packages, " ")))
 	rootfs, facts, err := b.rootfsLayer(ctx, mirror)
 	if err != nil {
 		return nil, err
@@ -162,6 +171,7 @@ func (b *builder) build(ctx context.Context) (*Result, error) {
 		})
 	}
 
+	b.begin("project", strings.Join(b.projectSummary(), " "))
 	project, err := b.projectLayer(ctx)
 	if err != nil {
 		return nil, err
@@ -215,7 +225,6 @@ type builtLayer struct {
 
 // cached returns the layer stored under key, or makes it with fill.
 func (b *builder) cached(step, key string, fill func(dir string) error) (*builtLayer, string, error) {
-	t := time.Now()
 	dir, hit := b.Cache.Lookup(key)
 	if !hit {
 		var err error
@@ -228,9 +237,9 @@ func (b *builder) cached(step, key string, fill func(dir string) error) (*builtL
 		return nil, "", fmt.Errorf("%s: stored layer: %w", step, err)
 	}
 	if hit {
-		b.logf(step, "cached (%s)", since(t))
+		b.stepFor(step).Cached()
 	} else {
-		b.logf(step, "built in %s: %s uncompressed, %s compressed", since(t), mb(meta.UncompressedSize), mb(meta.Size))
+		b.logf(step, "built: %s uncompressed, %s compressed", mb(meta.UncompressedSize), mb(meta.Size))
 	}
 	return &builtLayer{layer: l, info: LayerInfo{Name: step, Meta: meta, Cached: hit}}, dir, nil
 }
@@ -250,12 +259,12 @@ func (b *builder) rootfsLayer(ctx context.Context, mirror MirrorState) (*builtLa
 		}
 		defer func() {
 			if err := removeAll(work); err != nil {
-				fmt.Fprintf(b.Log, "[rootfs] %v\n", err)
+				b.logf("rootfs", "%v", err)
 			}
 		}()
 		root := filepath.Join(work, "root")
 		t := time.Now()
-		fmt.Fprintf(b.Log, "[rootfs] mmdebstrap %s: %s (takes a minute or two)\n", b.r.Debian.Suite, strings.Join(b.r.Debian.Packages, " "))
+		b.logf("rootfs", "mmdebstrap %s (takes a minute or two)", b.r.Debian.Suite)
 		if err := b.RootFS.Make(ctx, b.r.Debian, nil, b.Arch, mirror.Date, root); err != nil {
 			return fmt.Errorf("root file system: %w", err)
 		}
@@ -282,7 +291,7 @@ func (b *builder) rootfsLayer(ctx context.Context, mirror MirrorState) (*builtLa
 		}
 		for _, g := range b.r.Remove {
 			if _, ok := stats.Removed[g]; !ok {
-				fmt.Fprintf(b.Log, "[rootfs] remove %s: matched nothing\n", g)
+				b.logf("rootfs", "remove %s: matched nothing", g)
 			}
 		}
 		if err := os.WriteFile(filepath.Join(out, "paths"), []byte(strings.Join(paths, "\n")), 0o644); err != nil {
@@ -313,7 +322,7 @@ func (b *builder) logRemoved(removed map[string]int64) {
 	}
 	sort.Slice(globs, func(i, j int) bool { return removed[globs[i]] > removed[globs[j]] })
 	for _, g := range globs {
-		fmt.Fprintf(b.Log, "[rootfs] remove %-45s saved %s\n", g, mb(removed[g]))
+		b.logf("rootfs", "remove %-45s saved %s", g, mb(removed[g]))
 	}
 }
 
@@ -344,9 +353,35 @@ func (b *builder) checkSymlinks() error {
 	return nil
 }
 
-func (b *builder) logf(step, format string, args ...any) {
-	fmt.Fprintf(b.Log, "[%s] %s\n", step, fmt.Sprintf(format, args...))
+// begin ends the step running now and starts the step key ("rootfs"),
+// shown as "[key] title".
+func (b *builder) begin(key, title string) *progress.Step {
+	b.step.Done(nil)
+	name := "[" + key + "]"
+	if title != "" {
+		name += " " + title
+	}
+	b.step, b.stepKey = b.Progress.Start(name), key
+	return b.step
 }
+
+// stepFor is the step key, begun (without a title) unless it runs now.
+func (b *builder) stepFor(key string) *progress.Step {
+	if b.step == nil || b.stepKey != key {
+		return b.begin(key, "")
+	}
+	return b.step
+}
+
+// logf adds a line to the log of step key.
+func (b *builder) logf(key, format string, args ...any) {
+	b.stepFor(key).Logf(format, args...)
+}
+
+// toolLog sends the output of the tools a step runs to the step's log.
+type toolLog struct{ b *builder }
+
+func (t toolLog) Write(p []byte) (int, error) { return t.b.step.Write(p) }
 
 func since(t time.Time) string {
 	d := time.Since(t)

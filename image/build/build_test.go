@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -16,9 +17,11 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/moby/buildkit/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/synapse-image/synapse-image/image/progress"
 	"github.com/synapse-image/synapse-image/image/publish"
 	"github.com/synapse-image/synapse-image/image/recipe"
 )
@@ -234,20 +237,20 @@ func TestSameInputsSameDigests(t *testing.T) {
 func TestCache(t *testing.T) {
 	cache := t.TempDir()
 	fake := &fakeRootFS{}
-	var log bytes.Buffer
 	opt := testOptions(t, cache, fake)
-	opt.Log = &log
-	first, err := Build(context.Background(), opt)
-	require.NoError(t, err)
+	first, shown := showBuild(t, opt, "plain")
 	assert.Equal(t, 1, fake.calls)
-	assert.Contains(t, log.String(), "[rootfs] built in")
+	steps := plainSteps(t, shown)
+	assert.Equal(t, "DONE", steps["[rootfs]"].status, shown)
+	assert.Contains(t, steps["[rootfs]"].log, "built: ", shown)
+	assert.Equal(t, "DONE", steps["[project]"].status, shown)
 
-	log.Reset()
-	second, err := Build(context.Background(), opt)
-	require.NoError(t, err)
+	second, shown := showBuild(t, opt, "plain")
 	assert.Equal(t, 1, fake.calls, "the root file system comes from the cache")
-	assert.Contains(t, log.String(), "[rootfs] cached")
-	assert.Contains(t, log.String(), "[project] cached")
+	steps = plainSteps(t, shown)
+	assert.Equal(t, "CACHED", steps["[rootfs]"].status, shown)
+	assert.Equal(t, "CACHED", steps["[project]"].status, shown)
+	assert.Equal(t, "DONE", steps["[mirror]"].status, "the mirror is asked every time")
 	for _, l := range second.Layers {
 		assert.True(t, l.Cached, l.Name)
 	}
@@ -358,4 +361,97 @@ func TestWheelsAreOptIn(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, res.Layers, 2, "a recipe without wheels: true gets no wheels layer")
 	assert.Equal(t, 1, fake.calls, "and no build root for pip")
+}
+
+// showBuild builds with a progress display in mode and returns what it showed.
+func showBuild(t *testing.T, opt Options, mode string) (*Result, string) {
+	t.Helper()
+	var out bytes.Buffer
+	d, err := progress.New(&out, mode)
+	require.NoError(t, err)
+	opt.Progress = d
+	res, err := Build(context.Background(), opt)
+	require.NoError(t, d.Close())
+	require.NoError(t, err)
+	return res, out.String()
+}
+
+type plainStep struct{ status, log string }
+
+// plainSteps reads BuildKit's plain display: "#N NAME", then "#N TIME LOG"
+// lines, then "#N DONE 1.2s", "#N CACHED" or "#N ERROR: …". Steps are keyed
+// by the first word of their name ("[rootfs]").
+func plainSteps(t *testing.T, out string) map[string]plainStep {
+	t.Helper()
+	names := map[string]string{}
+	steps := map[string]plainStep{}
+	logRE := regexp.MustCompile(`^\d+\.\d+ `)
+	doneRE := regexp.MustCompile(`^DONE \d+\.\ds$`)
+	for _, line := range strings.Split(out, "\n") {
+		id, rest, ok := strings.Cut(line, " ")
+		if !ok || !strings.HasPrefix(id, "#") {
+			continue
+		}
+		key, seen := names[id]
+		if !seen {
+			key, _, _ = strings.Cut(rest, " ")
+			names[id] = key
+			steps[key] = plainStep{}
+			continue
+		}
+		st := steps[key]
+		switch {
+		case rest == "CACHED", strings.HasPrefix(rest, "ERROR"):
+			st.status = rest
+		case doneRE.MatchString(rest):
+			st.status = "DONE"
+		case logRE.MatchString(rest):
+			st.log += logRE.ReplaceAllString(rest, "") + "\n"
+		}
+		steps[key] = st
+	}
+	return steps
+}
+
+func TestProgressModes(t *testing.T) {
+	opt := testOptions(t, t.TempDir(), &fakeRootFS{})
+	_, _ = showBuild(t, opt, "plain") // fills the cache
+
+	// plain: one block per step, a cached step says CACHED and no duration.
+	_, shown := showBuild(t, opt, "plain")
+	assert.Regexp(t, `(?m)^#1 \[mirror\] http://deb.debian.org/debian sid: InRelease\n#1 \d+\.\d+ sid abababababab of 2026-10-30\n#1 DONE \d+\.\ds$`, shown)
+	assert.Regexp(t, `(?m)^#2 \[rootfs\] mmdebstrap --variant=\w+ sid: matrix-synapse\n#2 CACHED$`, shown)
+	assert.Regexp(t, `(?m)^#3 \[project\] /start [^\n]*\n#3 \d+\.\d+ inputs hashed in [^\n]*\n#3 CACHED$`, shown)
+
+	// rawjson: BuildKit's solve status events, one JSON object a line.
+	_, shown = showBuild(t, opt, "rawjson")
+	final := map[string]client.Vertex{}
+	logs := map[string]string{}
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(shown), "\n") {
+		var st client.SolveStatus
+		require.NoError(t, json.Unmarshal([]byte(line), &st), line)
+		for _, v := range st.Vertexes {
+			if _, ok := final[v.Digest.String()]; !ok {
+				names = append(names, v.Name)
+			}
+			final[v.Digest.String()] = *v
+		}
+		for _, l := range st.Logs {
+			logs[l.Vertex.String()] += string(l.Data)
+		}
+	}
+	require.Len(t, names, 3, "mirror, rootfs, project: %v", names)
+	byName := map[string]client.Vertex{}
+	for _, v := range final {
+		byName[strings.Fields(v.Name)[0]] = v
+		require.NotNil(t, v.Started, v.Name)
+		require.NotNil(t, v.Completed, v.Name)
+		assert.False(t, v.Completed.Before(*v.Started), v.Name)
+		assert.Empty(t, v.Error, v.Name)
+	}
+	assert.False(t, byName["[mirror]"].Cached)
+	assert.True(t, byName["[rootfs]"].Cached)
+	assert.True(t, byName["[project]"].Cached)
+	assert.Contains(t, logs[byName["[project]"].Digest.String()], "inputs hashed in")
 }

@@ -28,6 +28,7 @@ func (b *builder) wheelsLayer(ctx context.Context, mirror MirrorState) (*builtLa
 	if !b.r.Wheels || b.WheelsDir == "" {
 		return nil, nil // this image takes no wheels
 	}
+	b.begin("wheels", "pip install "+filepath.Join(b.WheelsDir, "*.whl"))
 	wheels, err := filepath.Glob(filepath.Join(b.WheelsDir, "*.whl"))
 	if err != nil {
 		return nil, err
@@ -128,7 +129,7 @@ func (b *builder) wheelsBuildRoot(ctx context.Context, mirror MirrorState) (stri
 		return filepath.Join(dir, "root"), nil
 	}
 	t := time.Now()
-	fmt.Fprintf(b.Log, "[wheels] mmdebstrap a build root with python3-pip (takes a minute or two)\n")
+	b.logf("wheels", "mmdebstrap a build root with python3-pip (takes a minute or two)")
 	dir, err := b.Cache.Store(key, func(out string) error {
 		if err := b.RootFS.Make(ctx, b.r.Debian, []string{"python3-pip"}, b.Arch, mirror.Date, filepath.Join(out, "root")); err != nil {
 			return fmt.Errorf("wheels build root: %w", err)

@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/synapse-image/synapse-image/image/build"
 	"github.com/synapse-image/synapse-image/image/names"
+	"github.com/synapse-image/synapse-image/image/progress"
 	"github.com/synapse-image/synapse-image/image/publish"
 	"github.com/synapse-image/synapse-image/image/recipe"
 	"github.com/synapse-image/synapse-image/image/source"
@@ -41,9 +43,13 @@ type BuildOptions struct {
 	Load         bool
 	// Getenv reads SOURCE_DATE_EPOCH; nil means os.Getenv.
 	Getenv func(string) string
-	// Stdout gets the image's digest and tags, one reference a line;
-	// Log the progress; Verbose the tools' output.
-	Stdout, Log, Verbose io.Writer
+	// Progress is the display mode (progress.Modes; empty: auto) of the
+	// steps on Log; Verbose adds the tools' output to the steps' logs.
+	Progress string
+	Verbose  bool
+	// Stdout gets the image's digest and tags, one reference a line; Log
+	// the progress display and the summary.
+	Stdout, Log io.Writer
 }
 
 // Build builds the recipe, writes it to every output and prints
@@ -52,8 +58,8 @@ func Build(ctx context.Context, o BuildOptions) error {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
-	if o.Verbose == nil {
-		o.Verbose = io.Discard
+	if o.Progress == "" {
+		o.Progress = "auto"
 	}
 	start := time.Now()
 	r, err := recipe.Load(o.Recipe)
@@ -67,87 +73,16 @@ func Build(ctx context.Context, o BuildOptions) error {
 	if _, err := name.NewRepository(repository); err != nil {
 		return UsageError{fmt.Errorf("--repository %q: %w", repository, err)}
 	}
-	wd, err := os.Getwd()
+	display, err := progress.New(o.Log, o.Progress)
+	if err != nil {
+		return UsageError{err}
+	}
+	res, out, err := buildAndWrite(ctx, o, r, repository, display)
+	if cerr := display.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("progress display: %w", cerr)
+	}
 	if err != nil {
 		return err
-	}
-	root, err := source.Root(wd)
-	if err != nil {
-		return err
-	}
-	cacheDir := o.CacheDir
-	if cacheDir == "" {
-		if cacheDir, err = build.DefaultCacheDir(); err != nil {
-			return err
-		}
-	}
-	revision := o.Revision
-	if revision == "" {
-		if revision = source.Revision(ctx, root); revision == "" {
-			fmt.Fprintln(o.Log, "[build] no git revision (not a git checkout?): no revision label or sha tag; use --revision")
-		}
-	}
-	epoch, found, err := source.DateEpoch(ctx, root, o.Getenv)
-	if err != nil {
-		return err
-	}
-	if !found {
-		fmt.Fprintln(o.Log, "[build] no SOURCE_DATE_EPOCH and no git history: using 1970-01-01 as the creation time")
-	}
-
-	res, err := build.Build(ctx, build.Options{
-		Recipe:    r,
-		RepoRoot:  root,
-		WheelsDir: o.WheelsDir,
-		Arch:      o.Arch,
-		Epoch:     epoch,
-		Revision:  revision,
-		Cache:     &build.Cache{Dir: cacheDir, Refresh: o.NoCache},
-		Log:       o.Log,
-		Verbose:   o.Verbose,
-	})
-	if err != nil {
-		return err
-	}
-
-	tagNames := tags.ForBuild(res.PackageVersion, revision, o.Tags)
-	refs := make([]name.Tag, 0, len(tagNames))
-	for _, t := range tagNames {
-		ref, err := name.NewTag(repository+":"+t, name.WeakValidation)
-		if err != nil {
-			return fmt.Errorf("tag %s: %w", t, err)
-		}
-		refs = append(refs, ref)
-	}
-	digest, err := res.Image.Digest()
-	if err != nil {
-		return err
-	}
-
-	outputs := []publish.Publisher{publish.Layout{Dir: filepath.Join(root, names.LayoutDir(r.Name)), RefName: tagNames[0]}}
-	if o.OCI != "" {
-		outputs = append(outputs, publish.Layout{Dir: o.OCI, RefName: tagNames[0]})
-	}
-	if o.Tarball != "" {
-		outputs = append(outputs, publish.Tarball{File: o.Tarball, Refs: refs})
-	}
-	if o.Load {
-		outputs = append(outputs, publish.Daemon{Refs: refs})
-	}
-	for i, p := range outputs {
-		outputs[i] = timed{p, o.Log, root}
-	}
-	if _, err := publish.Multi(outputs...).Publish(ctx, res.Image); err != nil {
-		return err
-	}
-	if err := writePackageList(filepath.Join(root, names.PackagesFile(r.Name)), res.Packages); err != nil {
-		return err
-	}
-
-	if n, err := (&build.Cache{Dir: cacheDir}).Prune(cacheMaxAge); err != nil {
-		fmt.Fprintf(o.Log, "[cache] %v\n", err)
-	} else if n > 0 {
-		fmt.Fprintf(o.Log, "[cache] removed %d entries unused for %s\n", n, cacheMaxAge)
 	}
 
 	var total, compressed int64
@@ -159,26 +94,139 @@ func Build(ctx context.Context, o BuildOptions) error {
 	}
 	fmt.Fprintf(o.Log, "[build] done in %.1fs: %d layers, %.1f MB uncompressed, %.1f MB compressed\n",
 		time.Since(start).Seconds(), len(res.Layers), float64(total)/1e6, float64(compressed)/1e6)
-	fmt.Fprintf(o.Stdout, "%s@%s\n", repository, digest)
-	for _, t := range tagNames {
+	fmt.Fprintf(o.Stdout, "%s@%s\n", repository, out.digest)
+	for _, t := range out.tags {
 		fmt.Fprintf(o.Stdout, "%s:%s\n", repository, t)
 	}
 	return nil
 }
 
-// timed logs how long its publisher took.
-type timed struct {
-	publish.Publisher
-	log  io.Writer
-	root string
+// written is what buildAndWrite made.
+type written struct {
+	digest v1.Hash
+	tags   []string
 }
 
-func (t timed) Publish(ctx context.Context, a publish.Artifact) ([]publish.Result, error) {
-	start := time.Now()
-	res, err := t.Publisher.Publish(ctx, a)
-	if err == nil {
-		fmt.Fprintf(t.log, "[output] %s (%.1fs)\n", strings.Replace(t.String(), t.root+string(filepath.Separator), "", 1), time.Since(start).Seconds())
+// buildAndWrite runs the steps shown on the display: the source facts, the
+// build, the outputs and the cache clean-up.
+func buildAndWrite(ctx context.Context, o BuildOptions, r *recipe.Recipe, repository string, display *progress.Display) (*build.Result, written, error) {
+	var out written
+	step := display.Start("[source] module root, git revision, SOURCE_DATE_EPOCH")
+	wd, err := os.Getwd()
+	if err != nil {
+		step.Done(err)
+		return nil, out, err
 	}
+	root, err := source.Root(wd)
+	if err != nil {
+		step.Done(err)
+		return nil, out, err
+	}
+	revision := o.Revision
+	if revision == "" {
+		if revision = source.Revision(ctx, root); revision == "" {
+			step.Logf("no git revision (not a git checkout?): no revision label or sha tag; use --revision")
+		}
+	}
+	if revision != "" {
+		step.Logf("revision %s", revision)
+	}
+	epoch, found, err := source.DateEpoch(ctx, root, o.Getenv)
+	if err != nil {
+		step.Done(err)
+		return nil, out, err
+	}
+	if !found {
+		step.Logf("no SOURCE_DATE_EPOCH and no git history: using 1970-01-01 as the creation time")
+	}
+	step.Logf("SOURCE_DATE_EPOCH %d (%s)", epoch.Unix(), epoch.Format(time.RFC3339))
+	cacheDir := o.CacheDir
+	if cacheDir == "" {
+		if cacheDir, err = build.DefaultCacheDir(); err != nil {
+			step.Done(err)
+			return nil, out, err
+		}
+	}
+	step.Done(nil)
+
+	res, err := build.Build(ctx, build.Options{
+		Recipe:    r,
+		RepoRoot:  root,
+		WheelsDir: o.WheelsDir,
+		Arch:      o.Arch,
+		Epoch:     epoch,
+		Revision:  revision,
+		Cache:     &build.Cache{Dir: cacheDir, Refresh: o.NoCache},
+		Progress:  display,
+		Verbose:   o.Verbose,
+	})
+	if err != nil {
+		return nil, out, err
+	}
+
+	out.tags = tags.ForBuild(res.PackageVersion, revision, o.Tags)
+	refs := make([]name.Tag, 0, len(out.tags))
+	for _, t := range out.tags {
+		ref, err := name.NewTag(repository+":"+t, name.WeakValidation)
+		if err != nil {
+			return nil, out, fmt.Errorf("tag %s: %w", t, err)
+		}
+		refs = append(refs, ref)
+	}
+	if out.digest, err = res.Image.Digest(); err != nil {
+		return nil, out, err
+	}
+
+	outputs := []publish.Publisher{publish.Layout{Dir: filepath.Join(root, names.LayoutDir(r.Name)), RefName: out.tags[0]}}
+	if o.OCI != "" {
+		outputs = append(outputs, publish.Layout{Dir: o.OCI, RefName: out.tags[0]})
+	}
+	if o.Tarball != "" {
+		outputs = append(outputs, publish.Tarball{File: o.Tarball, Refs: refs})
+	}
+	if o.Load {
+		outputs = append(outputs, publish.Daemon{Refs: refs})
+	}
+	for i, p := range outputs {
+		outputs[i] = shown{p, display, root}
+	}
+	if _, err := publish.Multi(outputs...).Publish(ctx, res.Image); err != nil {
+		return nil, out, err
+	}
+	pkgFile := names.PackagesFile(r.Name)
+	step = display.Start("[output] package list " + pkgFile)
+	err = writePackageList(filepath.Join(root, pkgFile), res.Packages)
+	step.Done(err)
+	if err != nil {
+		return nil, out, err
+	}
+
+	step = display.Start(fmt.Sprintf("[cache] remove entries unused for %d days", cacheMaxAge/(24*time.Hour)))
+	if n, err := (&build.Cache{Dir: cacheDir}).Prune(cacheMaxAge); err != nil {
+		step.Logf("%v", err) // a failed clean-up does not fail the build
+	} else {
+		step.Logf("%d removed", n)
+	}
+	step.Done(nil)
+	return res, out, nil
+}
+
+// shown shows its publisher as a step: "[output] OCI layout DIR" with the
+// results as its log.
+type shown struct {
+	publish.Publisher
+	display *progress.Display
+	root    string
+}
+
+func (s shown) Publish(ctx context.Context, a publish.Artifact) ([]publish.Result, error) {
+	rel := func(str string) string { return strings.ReplaceAll(str, s.root+string(filepath.Separator), "") }
+	step := s.display.Start("[output] " + rel(s.String()))
+	res, err := s.Publisher.Publish(ctx, a)
+	for _, r := range res {
+		step.Logf("%s", rel(r.String()))
+	}
+	step.Done(err)
 	return res, err
 }
 
