@@ -41,6 +41,13 @@ type BuildOptions struct {
 	// Outputs besides the OCI layout in .build/<name>/oci (always written).
 	OCI, Tarball string
 	Load         bool
+	// Root is the module root the recipe's paths are relative to; empty:
+	// the nearest go.mod at or above the working directory.
+	Root string
+	// RootFS and Mirror replace mmdebstrap and the Debian mirror (tests);
+	// nil: the real ones.
+	RootFS build.RootFS
+	Mirror func(ctx context.Context, mirror, suite string) (build.MirrorState, error)
 	// Getenv reads SOURCE_DATE_EPOCH; nil means os.Getenv.
 	Getenv func(string) string
 	// Progress is the display mode (progress.Modes; empty: auto) of the
@@ -112,15 +119,17 @@ type written struct {
 func buildAndWrite(ctx context.Context, o BuildOptions, r *recipe.Recipe, repository string, display *progress.Display) (*build.Result, written, error) {
 	var out written
 	step := display.Start("[source] module root, git revision, SOURCE_DATE_EPOCH")
-	wd, err := os.Getwd()
-	if err != nil {
-		step.Done(err)
-		return nil, out, err
-	}
-	root, err := source.Root(wd)
-	if err != nil {
-		step.Done(err)
-		return nil, out, err
+	root := o.Root
+	if root == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			step.Done(err)
+			return nil, out, err
+		}
+		if root, err = source.Root(wd); err != nil {
+			step.Done(err)
+			return nil, out, err
+		}
 	}
 	revision := o.Revision
 	if revision == "" {
@@ -159,6 +168,8 @@ func buildAndWrite(ctx context.Context, o BuildOptions, r *recipe.Recipe, reposi
 		Cache:     &build.Cache{Dir: cacheDir, Refresh: o.NoCache},
 		Progress:  display,
 		Verbose:   o.Verbose,
+		RootFS:    o.RootFS,
+		Mirror:    o.Mirror,
 	})
 	if err != nil {
 		return nil, out, err
