@@ -9,8 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-
 	"github.com/synapse-image/synapse-image/image/names"
 	"github.com/synapse-image/synapse-image/image/pipeline"
 	"github.com/synapse-image/synapse-image/image/publish"
@@ -78,7 +76,13 @@ func (c publishCommand) run(ctx context.Context, args []string, stdout, stderr i
 	if len(tagList) > 0 && (*noLatest || *packageTag) {
 		return usageError{Err: errors.New("--no-latest and --package-tag change the computed tags; with --tag, list exactly the tags you want")}
 	}
-	auth, err := c.credentials(*username, *pwFile, *pwStdin)
+	auth, err := publish.Credentials{
+		Username:      *username,
+		PasswordFile:  *pwFile,
+		PasswordStdin: *pwStdin,
+		Stdin:         c.stdin,
+		EnvPassword:   c.getenv("REGISTRY_PASSWORD"),
+	}.Authenticator()
 	if err != nil {
 		return usageError{Err: err}
 	}
@@ -98,51 +102,4 @@ func (c publishCommand) run(ctx context.Context, args []string, stdout, stderr i
 		Stdout: stdout,
 		Log:    stderr,
 	})
-}
-
-// credentials returns the authenticator for --username and a password from
-// one source, or nil to use the Docker config (authn.DefaultKeychain).
-func (c publishCommand) credentials(username, pwFile string, pwStdin bool) (authn.Authenticator, error) {
-	envPassword := c.getenv("REGISTRY_PASSWORD")
-	sources := 0
-	for _, set := range []bool{pwFile != "", pwStdin} {
-		if set {
-			sources++
-		}
-	}
-	if sources > 1 {
-		return nil, errors.New("give the password with either --password-file or --password-stdin, not both")
-	}
-	if username == "" {
-		if sources > 0 || envPassword != "" {
-			return nil, errors.New("a password needs --username (or REGISTRY_USERNAME)")
-		}
-		return nil, nil
-	}
-	var password string
-	switch {
-	case pwFile != "":
-		b, err := os.ReadFile(pwFile)
-		if err != nil {
-			return nil, fmt.Errorf("--password-file: %w", err)
-		}
-		password = strings.TrimRight(string(b), "\r\n")
-		if password == "" {
-			return nil, fmt.Errorf("--password-file %s: empty, expected the password", pwFile)
-		}
-	case pwStdin:
-		b, err := io.ReadAll(c.stdin)
-		if err != nil {
-			return nil, fmt.Errorf("--password-stdin: %w", err)
-		}
-		password = strings.TrimRight(string(b), "\r\n")
-		if password == "" {
-			return nil, errors.New("--password-stdin: empty, expected the password on standard input")
-		}
-	case envPassword != "":
-		password = envPassword
-	default:
-		return nil, fmt.Errorf("--username %s needs a password: --password-file FILE, --password-stdin or REGISTRY_PASSWORD", username)
-	}
-	return &authn.Basic{Username: username, Password: password}, nil
 }
