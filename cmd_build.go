@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -41,7 +42,11 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.Revision, "revision", "", "git `revision` for the label and the sha- tag (default: git HEAD, with -dirty for uncommitted changes)")
 	fs.Var(&extraTags, "tag", "extra `tag` (repeatable)")
 	fs.BoolVar(&o.Verbose, "v", false, "show the output of mmdebstrap")
-	fs.StringVar(&o.Progress, "progress", "auto", "how to show the steps: `auto` (tty in a terminal, else plain), tty, plain or rawjson (BuildKit's display)")
+	defaultProgress := "auto"
+	if v := os.Getenv("BUILDKIT_PROGRESS"); v != "" {
+		defaultProgress = v // as docker buildx reads it
+	}
+	fs.StringVar(&o.Progress, "progress", defaultProgress, "how to show the steps: `auto` (tty in a terminal, else plain), tty, plain, rawjson or quiet (BuildKit's display; default $BUILDKIT_PROGRESS, else auto)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run . build [flags]\n\nBuilds the image of a recipe without a Docker daemon (see image/README.md).\n\nflags:")
 		fs.PrintDefaults()

@@ -22,7 +22,7 @@ func TestBuildFlagErrors(t *testing.T) {
 		{"bad tag", []string{"--tag", "a:b"}, `--tag "a:b"`},
 		{"bad platform", []string{"--platform", "linux/s390x"}, `--platform "linux/s390x": expected linux/amd64 or linux/arm64`},
 		{"bad platform os", []string{"--platform", "windows/amd64"}, "expected linux/amd64 or linux/arm64"},
-		{"bad progress", []string{"--progress", "fancy"}, `--progress "fancy": expected one of auto, tty, plain, rawjson`},
+		{"bad progress", []string{"--progress", "fancy"}, `--progress "fancy": expected one of auto, tty, plain, rawjson, quiet`},
 		{"tty progress without a terminal", []string{"--progress", "tty", "--recipe", "image/synapse.yaml"}, "--progress tty"},
 		{"bad repository", []string{"--repository", "Not A Repo", "--recipe", "image/synapse.yaml"}, `--repository "Not A Repo"`},
 	}
@@ -53,4 +53,13 @@ func TestBuildBadRecipe(t *testing.T) {
 	err := runBuild(context.Background(), []string{"--recipe", "testdata/nope.yaml"}, &stdout, &stderr)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nope.yaml")
+}
+
+func TestBuildProgressFromEnvironment(t *testing.T) {
+	t.Setenv("BUILDKIT_PROGRESS", "fancy")
+	var stdout, stderr bytes.Buffer
+	err := runBuild(context.Background(), nil, &stdout, &stderr)
+	var u usageError
+	require.ErrorAs(t, err, &u)
+	assert.Contains(t, err.Error(), `--progress "fancy": expected one of auto, tty, plain, rawjson, quiet`, "BUILDKIT_PROGRESS is the default of --progress")
 }

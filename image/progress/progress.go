@@ -22,7 +22,7 @@ import (
 )
 
 // Modes are the values of --progress.
-var Modes = []string{"auto", "tty", "plain", "rawjson"}
+var Modes = []string{"auto", "tty", "plain", "rawjson", "quiet"}
 
 // Display sends steps to BuildKit's display, which runs until Close.
 type Display struct {

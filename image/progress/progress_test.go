@@ -12,7 +12,7 @@ import (
 func TestModes(t *testing.T) {
 	var out bytes.Buffer
 	_, err := New(&out, "fancy")
-	assert.EqualError(t, err, `--progress "fancy": expected one of auto, tty, plain, rawjson`)
+	assert.EqualError(t, err, `--progress "fancy": expected one of auto, tty, plain, rawjson, quiet`)
 	_, err = New(&out, "tty")
 	assert.ErrorContains(t, err, "--progress tty", "a buffer is not a terminal")
 	d, err := New(&out, "auto")
