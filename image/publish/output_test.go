@@ -118,7 +118,7 @@ func TestImageOnlyOutputsRejectAnIndex(t *testing.T) {
 		NewRegistry(Options{Registry: "127.0.0.1:1", Repository: "x", Tags: []string{"latest"}}),
 	} {
 		_, err := p.Publish(context.Background(), idx)
-		assert.ErrorContains(t, err, "holds a single image, not a application/vnd.oci.image.index.v1+json", p.String())
+		assert.ErrorContains(t, err, "takes a single image, not a application/vnd.oci.image.index.v1+json", p.String())
 	}
 	dir := filepath.Join(t.TempDir(), "oci")
 	_, err = Layout{Dir: dir}.Publish(context.Background(), idx)

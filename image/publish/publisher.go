@@ -110,13 +110,14 @@ func (m multi) String() string {
 	return strings.Join(s, ", ")
 }
 
-// asImage is a as an image, for destinations that cannot hold an index.
+// asImage is a as an image, for destinations that take no index (yet: the
+// registry publisher could push one).
 func asImage(a Artifact, dest string) (v1.Image, error) {
 	if img, ok := a.(v1.Image); ok {
 		return img, nil
 	}
 	mt, _ := a.MediaType()
-	return nil, fmt.Errorf("%s holds a single image, not a %s", dest, mt)
+	return nil, fmt.Errorf("%s takes a single image, not a %s", dest, mt)
 }
 
 // digestOf is a's digest with context.

@@ -94,7 +94,7 @@ func (p *Registry) String() string {
 // uploading what the registry does not have yet, and returns one Result per
 // tag in the order given.
 func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
-	img, err := asImage(a, "a registry")
+	img, err := asImage(a, "the registry publisher")
 	if err != nil {
 		return nil, err
 	}
