@@ -1,0 +1,33 @@
+# Has the image's Synapse parse a config (YAML on stdin) the way it does at
+# start, without starting: exit 0 when it accepts it; else one line
+# "synapse: ..." with Synapse's own error, exit 2. Run by /start check
+# --synapse as the user Synapse runs as.
+import os
+import sys
+
+import yaml
+
+config_dir, data_dir = sys.argv[1], sys.argv[2]
+cfg = yaml.safe_load(sys.stdin)
+if not isinstance(cfg, dict):
+    print("synapse: the config is not a mapping")
+    sys.exit(2)
+# Before the first start the signing key does not exist yet (run creates
+# it): check the rest with a throw-away key instead.
+if "signing_key" not in cfg and not os.path.exists(str(cfg.get("signing_key_path", ""))):
+    cfg["signing_key"] = "ed25519 check 7Pw/z3PvR5q0J6G7y+2TxV8mZ4m1wQYrTgTq2aVZK0g"
+
+from synapse.config._base import ConfigError  # noqa: E402
+from synapse.config.homeserver import HomeServerConfig  # noqa: E402
+
+try:
+    HomeServerConfig().parse_config_dict(cfg, config_dir_path=config_dir, data_dir_path=data_dir)
+except ConfigError as e:
+    where = ".".join(str(p) for p in (e.path or ()))
+    msg = " ".join(str(e.msg).split())
+    print("synapse: error in configuration%s: %s" % (" at '%s'" % where if where else "", msg))
+    sys.exit(2)
+except Exception as e:  # Synapse fails on some bad values with other errors
+    print("synapse: %s: %s" % (type(e).__name__, " ".join(str(e).split())))
+    sys.exit(2)
+print("synapse: the config is valid")
