@@ -21,6 +21,9 @@ type Manual struct {
 	HealthURL               string
 	// DBAddress is host:port of PostgreSQL over TCP, or "".
 	DBAddress string
+	// Media store and uploads, as the config names them ("" for Synapse's
+	// defaults).
+	MediaStorePath, UploadsPath string
 }
 
 type manualFile struct {
@@ -29,6 +32,8 @@ type manualFile struct {
 	SigningKey     any    `yaml:"signing_key"`
 	TLSCertPath    string `yaml:"tls_certificate_path"`
 	TLSKeyPath     string `yaml:"tls_private_key_path"`
+	MediaStorePath string `yaml:"media_store_path"`
+	UploadsPath    string `yaml:"uploads_path"`
 	Listeners      []struct {
 		Port          int      `yaml:"port"`
 		Path          string   `yaml:"path"`
@@ -58,7 +63,7 @@ func ParseManual(path string, b []byte) (Manual, error) {
 		return Manual{}, fmt.Errorf("%s is not valid YAML: %w", path, err)
 	}
 	m := Manual{Path: path, ServerName: f.ServerName, HealthURL: healthURL(HTTPPort, nil),
-		TLSCertPath: f.TLSCertPath, TLSKeyPath: f.TLSKeyPath}
+		TLSCertPath: f.TLSCertPath, TLSKeyPath: f.TLSKeyPath, MediaStorePath: f.MediaStorePath, UploadsPath: f.UploadsPath}
 	if f.SigningKey == nil {
 		m.SigningKeyPath = f.SigningKeyPath
 		if m.SigningKeyPath == "" {

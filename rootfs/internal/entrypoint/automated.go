@@ -5,17 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/synapse-image/synapse-image/rootfs/internal/appservices"
 	"github.com/synapse-image/synapse-image/rootfs/internal/atomicfile"
 	"github.com/synapse-image/synapse-image/rootfs/internal/config"
 	"github.com/synapse-image/synapse-image/rootfs/internal/env"
+	"github.com/synapse-image/synapse-image/rootfs/internal/overrides"
 	"github.com/synapse-image/synapse-image/rootfs/internal/pgwait"
+	"github.com/synapse-image/synapse-image/rootfs/internal/privileges"
 	"github.com/synapse-image/synapse-image/rootfs/internal/secrets"
 )
 
@@ -27,9 +28,14 @@ type plan struct {
 	// secrets holds the values known so far; missing ones are created.
 	secrets config.Secrets
 	missing []secretFile
-	// signing key and TLS pair to create.
-	newSigningKey bool
-	newTLS        bool
+	// newTLS: the self-signed TLS pair is to be created (if the config
+	// still names the image's own paths for it).
+	newTLS bool
+	// vars are the generic variables (SYNAPSE_CONFIG__…), read as root.
+	vars []overrides.Layer
+	// trusted are the media and uploads directories the environment names
+	// (SYNAPSE_CONFIG__MEDIA_STORE_PATH…): root may give them to UID:GID.
+	trusted []string
 }
 
 type secretFile struct {
@@ -83,7 +89,6 @@ func (s *starter) load() (*plan, error) {
 			p.missing = append(p.missing, f)
 		}
 	}
-	p.newSigningKey = !secrets.Exists(p.files.SigningKey)
 	if !st.NoTLS {
 		crt, key := secrets.Exists(p.files.TLSCert), secrets.Exists(p.files.TLSKey)
 		if crt != key {
@@ -95,7 +100,48 @@ func (s *starter) load() (*plan, error) {
 		}
 		p.newTLS = !crt
 	}
+	if p.vars, err = s.genericVars(st.Common); err != nil {
+		return nil, err
+	}
+	if p.trusted, err = s.tryVars(p); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// tryVars applies the generic variables alone to the config, so that their
+// errors (a conflict, a path through a list…) stop /start before it writes
+// anything, and returns the media and uploads directories they move.
+func (s *starter) tryVars(p *plan) ([]string, error) {
+	if len(p.vars) == 0 {
+		return nil, nil
+	}
+	doc, err := config.Node(s.homeserver(p, ""))
+	if err != nil {
+		return nil, err
+	}
+	changes, err := overrides.Apply(doc, p.vars, claims(s.sys.Env))
+	if err != nil {
+		return nil, bad(err)
+	}
+	var dirs []string
+	var moved struct {
+		Media   string `yaml:"media_store_path"`
+		Uploads string `yaml:"uploads_path"`
+	}
+	if err := doc.Decode(&moved); err != nil {
+		return nil, bad(fmt.Errorf("media_store_path, uploads_path: %w", err))
+	}
+	for _, c := range changes {
+		switch {
+		case len(c.Path) != 1:
+		case c.Path[0] == "media_store_path" && moved.Media != "":
+			dirs = append(dirs, moved.Media)
+		case c.Path[0] == "uploads_path" && moved.Uploads != "":
+			dirs = append(dirs, moved.Uploads)
+		}
+	}
+	return dirs, nil
 }
 
 // homeserver builds the config of automated mode.
@@ -109,7 +155,7 @@ func (s *starter) homeserver(p *plan, logConfig string) config.HomeServer {
 	})
 }
 
-func summary(p *plan) string {
+func summary(p *plan, layers []overrides.Layer) string {
 	st := p.settings
 	db := "SQLite"
 	if st.Postgres != nil {
@@ -119,7 +165,14 @@ func summary(p *plan) string {
 	if st.NoTLS {
 		tls = "no TLS"
 	}
-	return fmt.Sprintf("server %s, %s, %s, %d app services", st.ServerName, db, tls, len(p.appServices))
+	frags := 0
+	for _, l := range layers {
+		if l.Kind == overrides.Fragment {
+			frags++
+		}
+	}
+	return fmt.Sprintf("server %s, %s, %s, %d app services, %d conf.d fragments, %d generic variables",
+		st.ServerName, db, tls, len(p.appServices), frags, len(layers)-frags)
 }
 
 // runAutomated prepares /data and returns the config path to run Synapse with.
@@ -130,22 +183,42 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 		return "", err
 	}
 	st := p.settings
-	if err := s.prepareDataDir(ctx, st.Common, p.ownedFiles()...); err != nil {
+	if err := s.prepareDataDir(ctx, st.Common, p.trusted, p.ownedFiles()...); err != nil {
 		return "", err
 	}
+	// From here on /start runs as the Synapse user.
+	frags, err := overrides.Fragments(st.DataDir)
+	if err != nil {
+		return "", bad(err)
+	}
+	layers := append(frags, p.vars...)
 	for _, d := range []string{"media", "uploads", "generated"} {
 		if err := os.MkdirAll(dataPath(st.Common, d), 0o750); err != nil {
 			return "", fmt.Errorf("create %s: %w", d, err)
 		}
 	}
-	if err := s.create(p); err != nil {
-		return "", err
-	}
 	gen := config.GeneratedDir(st.DataDir)
 	hsPath, logPath := filepath.Join(gen, "homeserver.yaml"), filepath.Join(gen, "log.config")
-	hs := s.homeserver(p, logPath)
-	out, err := config.Marshal(config.Header, hs)
+	// The config holds the secrets, so missing ones are created first;
+	// on a trial merge before, so that a bad fragment stops /start before
+	// it creates anything.
+	if len(p.missing) > 0 {
+		if _, err := s.merge(s.homeserver(p, logPath), layers, "", hsPath); err != nil {
+			return "", err
+		}
+		if err := s.createSecrets(p); err != nil {
+			return "", err
+		}
+	}
+	m, err := s.merge(s.homeserver(p, logPath), layers, config.Header, hsPath)
 	if err != nil {
+		return "", err
+	}
+	s.reportGeneric(layers, m.changes)
+	if err := s.createKeys(p, m.facts); err != nil {
+		return "", err
+	}
+	if err := s.makeStores(m); err != nil {
 		return "", err
 	}
 	logOut, err := config.Marshal(config.Header, config.BuildLog(st.LogLevel))
@@ -153,16 +226,21 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 		return "", err
 	}
 	// homeserver.yaml holds secrets: 0600 like the key files.
-	if err := atomicfile.WriteReplace(hsPath, out, 0o600); err != nil {
+	if err := atomicfile.WriteReplace(hsPath, m.out, 0o600); err != nil {
 		return "", err
 	}
 	if err := atomicfile.WriteReplace(logPath, logOut, 0o644); err != nil {
 		return "", err
 	}
-	s.logf("automated mode: wrote %s (%s) in %s", hsPath, summary(p), time.Since(start).Round(time.Microsecond))
-	if pg := st.Postgres; pg != nil {
-		addr := net.JoinHostPort(pg.Host, strconv.Itoa(pg.Port))
-		if err := pgwait.Wait(ctx, addr, pg.WaitTimeout, s.logf); err != nil {
+	s.logf("automated mode: wrote %s (%s) in %s", hsPath, summary(p, layers), time.Since(start).Round(time.Microsecond))
+	if m.facts.DBAddress != "" {
+		wait := time.Duration(0)
+		if st.Postgres != nil {
+			wait = st.Postgres.WaitTimeout
+		} else if wait, err = env.WaitTimeout(s.sys.Env); err != nil {
+			return "", err
+		}
+		if err := pgwait.Wait(ctx, m.facts.DBAddress, wait, s.logf); err != nil {
 			return "", err
 		}
 	}
@@ -176,4 +254,33 @@ func (p *plan) ownedFiles() []string {
 	files := []string{f.SigningKey, f.Registration, f.Macaroon, f.Form, f.TLSCert, f.TLSKey,
 		gen, filepath.Join(gen, "homeserver.yaml"), filepath.Join(gen, "log.config")}
 	return append(files, p.appServices...)
+}
+
+// makeStores makes the media store and uploads directories the final
+// config names, as the Synapse user, and checks that it can write there.
+func (s *starter) makeStores(m *merged) error {
+	for _, d := range []struct{ key, path string }{
+		{"media_store_path", m.facts.MediaStorePath}, {"uploads_path", m.facts.UploadsPath},
+	} {
+		if d.path == "" {
+			continue
+		}
+		if err := os.MkdirAll(d.path, 0o750); err != nil {
+			return badf("%s: cannot create %s as uid %d: %v (a directory outside the data directory set with SYNAPSE_CONFIG__%s is made and given to UID:GID by /start; one set in conf.d must exist and be writable)",
+				d.key, d.path, os.Geteuid(), unwrapPath(err), strings.ToUpper(d.key))
+		}
+		if err := privileges.Writable(d.path); err != nil {
+			return badf("%s: %s is not writable by uid %d gid %d: %v (set it with SYNAPSE_CONFIG__%s to have /start give it to UID:GID, or change its owner)",
+				d.key, d.path, os.Geteuid(), os.Getegid(), unwrapPath(err), strings.ToUpper(d.key))
+		}
+	}
+	return nil
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -1,6 +1,8 @@
 package entrypoint
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,10 +11,13 @@ import (
 
 	"github.com/synapse-image/synapse-image/rootfs/internal/config"
 	"github.com/synapse-image/synapse-image/rootfs/internal/env"
+	"github.com/synapse-image/synapse-image/rootfs/internal/overrides"
+	"github.com/synapse-image/synapse-image/rootfs/internal/synapsecheck"
 )
 
-// checkManual prints the hand-written config, secrets masked.
-func (s *starter) checkManual(c env.Common) error {
+// checkManual prints the hand-written config, secrets masked, and with
+// --synapse has Synapse parse it.
+func (s *starter) checkManual(ctx context.Context, c env.Common, withSynapse bool) error {
 	if _, err := readManual(c); err != nil {
 		return err
 	}
@@ -29,37 +34,97 @@ func (s *starter) checkManual(c env.Common) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.sys.Stdout.Write(out)
+	if _, err := s.sys.Stdout.Write(out); err != nil {
+		return err
+	}
 	s.logf("manual mode: %s is valid YAML", c.ConfigPath)
-	return err
+	s.warnGenericIgnored()
+	if withSynapse {
+		return s.synapseCheck(ctx, c, b, filepath.Dir(c.ConfigPath))
+	}
+	return nil
 }
 
-// check prints the config run would use, secrets masked; it writes nothing.
-func (s *starter) check() error {
+// check prints the config run would use, secrets masked; it writes
+// nothing. With --synapse the image's Synapse also parses the config (as
+// at start, without starting) and its own error is the one line of a bad
+// config.
+func (s *starter) check(ctx context.Context, args []string) error {
+	withSynapse := false
+	for _, a := range args {
+		if a != "--synapse" {
+			return badf("check: unknown argument %q; expected --synapse or nothing", a)
+		}
+		withSynapse = true
+	}
 	c, err := env.LoadCommon(s.sys.Env)
 	if err != nil {
 		return err
 	}
 	if c.ConfigPath != "" {
-		return s.checkManual(c)
+		return s.checkManual(ctx, c, withSynapse)
 	}
 	p, err := s.load()
 	if err != nil {
 		return err
 	}
-	hs := s.homeserver(p, "")
-	doc, err := config.Node(hs)
+	if err := checkCommon(c, s.sys.Euid); err != nil {
+		return err
+	}
+	// conf.d is the Synapse user's: read it as that user.
+	if s.sys.Euid == 0 {
+		if err := s.sys.Drop(c.UID, c.GID); err != nil {
+			return fmt.Errorf("drop privileges to %d:%d: %w", c.UID, c.GID, err)
+		}
+	}
+	frags, err := overrides.Fragments(c.DataDir)
+	if err != nil {
+		return bad(err)
+	}
+	layers := append(frags, p.vars...)
+	hsPath := filepath.Join(config.GeneratedDir(c.DataDir), "homeserver.yaml")
+	m, err := s.merge(s.homeserver(p, ""), layers, "", hsPath)
 	if err != nil {
 		return err
 	}
-	config.Mask(doc)
-	out, err := config.Marshal("# The config /start run would write to "+filepath.Join(config.GeneratedDir(c.DataDir), "homeserver.yaml")+" (secrets masked).\n", doc)
+	config.Mask(m.doc)
+	overrides.MaskSecrets(m.doc, m.changes, config.Masked)
+	out, err := config.Marshal("# The config /start run would write to "+hsPath+" (secrets masked).\n", m.doc)
 	if err != nil {
 		return err
 	}
-	_, err = s.sys.Stdout.Write(out)
-	s.logf("automated mode: the environment is valid (%s)", summary(p))
-	return err
+	if _, err := s.sys.Stdout.Write(out); err != nil {
+		return err
+	}
+	s.reportGeneric(layers, m.changes)
+	s.logf("automated mode: the environment is valid (%s)", summary(p, layers))
+	if withSynapse {
+		return s.synapseCheck(ctx, c, m.out, filepath.Dir(hsPath))
+	}
+	return nil
+}
+
+// synapseCheck has the image's Synapse parse cfg without starting, as
+// UID:GID (never as root: the config may name any file).
+func (s *starter) synapseCheck(ctx context.Context, c env.Common, cfg []byte, configDir string) error {
+	python, err := s.sys.LookPath("python3")
+	if err != nil {
+		return fmt.Errorf("find python3: %w", err)
+	}
+	validate := s.sys.Validate
+	if validate == nil {
+		validate = synapsecheck.Check
+	}
+	err = validate(ctx, python, cfg, configDir, c.DataDir, os.Geteuid() == 0, c.UID, c.GID)
+	var invalid *synapsecheck.Invalid
+	if errors.As(err, &invalid) {
+		return bad(err)
+	}
+	if err != nil {
+		return err
+	}
+	s.logf("Synapse accepts the config")
+	return nil
 }
 
 func parseYAML(b []byte) (*yaml.Node, error) {

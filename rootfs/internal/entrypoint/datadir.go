@@ -45,7 +45,14 @@ func checkCommon(c env.Common, euid int) error {
 // directory: each one is given to UID:GID when it belongs to someone else
 // (e.g. copied in as root). A path outside the data directory is never
 // touched as root.
-func (s *starter) prepareDataDir(ctx context.Context, c env.Common, files ...string) error {
+//
+// dirs are directories the environment names for Synapse's data outside
+// the data directory (SYNAPSE_CONFIG__MEDIA_STORE_PATH=/media, a volume of
+// its own): the operator's paths, so root makes them and gives them to
+// UID:GID like media/ (only when their owner differs; never through a
+// link inside them). Those inside the data directory are left to the
+// Synapse user.
+func (s *starter) prepareDataDir(ctx context.Context, c env.Common, dirs []string, files ...string) error {
 	if err := checkCommon(c, s.sys.Euid); err != nil {
 		return err
 	}
@@ -75,6 +82,14 @@ func (s *starter) prepareDataDir(ctx context.Context, c env.Common, files ...str
 	}
 	if err := s.fixOwnership(ctx, c, root, files); err != nil {
 		return err
+	}
+	for _, d := range dirs {
+		if _, in := inData(c, d); in || !filepath.IsAbs(d) {
+			continue
+		}
+		if err := s.ownDir(ctx, c, d); err != nil {
+			return err
+		}
 	}
 	if err := s.sys.Drop(c.UID, c.GID); err != nil {
 		return fmt.Errorf("drop privileges to %d:%d: %w", c.UID, c.GID, err)
@@ -172,4 +187,30 @@ func readInData(c env.Common, path string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return b, nil
+}
+
+// ownDir makes dir (outside the data directory, named by the environment)
+// and gives it to UID:GID when its owner differs, through os.Root.
+func (s *starter) ownDir(ctx context.Context, c env.Common, dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer root.Close()
+	need, err := privileges.NeedsChownIn(root, ".", c.UID, c.GID)
+	if err != nil || !need {
+		return err
+	}
+	u, g, _ := privileges.Owner(dir)
+	s.logf("changing owner of %s from %d:%d to %d:%d (named by the environment for Synapse's data)", dir, u, g, c.UID, c.GID)
+	start := time.Now()
+	n, err := privileges.ChownTree(ctx, root, c.UID, c.GID)
+	if err != nil {
+		return err
+	}
+	s.logf("changed owner of %d entries in %s", n, time.Since(start).Round(time.Microsecond))
+	return nil
 }

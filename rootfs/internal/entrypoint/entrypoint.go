@@ -46,6 +46,9 @@ type System struct {
 	Jemalloc string
 	// Umask sets the file mode creation mask Synapse inherits (syscall.Umask); nil leaves it.
 	Umask func(mask int) int
+	// Validate has Synapse parse a config (check --synapse); nil means
+	// synapsecheck.Check.
+	Validate func(ctx context.Context, python string, cfg []byte, configDir, dataDir string, asRoot bool, uid, gid int) error
 }
 
 // badInput is an error of the operator's input: exit status 2.
@@ -74,7 +77,7 @@ func Main(ctx context.Context, sys System, args []string) int {
 	case "generate":
 		err = s.generate(ctx)
 	case "check":
-		err = s.check()
+		err = s.check(ctx, args)
 	case "health":
 		err = s.health(ctx)
 	case "help", "--help", "-h":

@@ -8,6 +8,7 @@ import (
 
 	"github.com/synapse-image/synapse-image/rootfs/internal/atomicfile"
 	"github.com/synapse-image/synapse-image/rootfs/internal/config"
+	"github.com/synapse-image/synapse-image/rootfs/internal/overrides"
 	"github.com/synapse-image/synapse-image/rootfs/internal/secrets"
 )
 
@@ -27,17 +28,33 @@ func (s *starter) generate(ctx context.Context) error {
 		return s.generateExisting(ctx, cfgPath, p)
 	}
 	logPath := filepath.Join(filepath.Dir(cfgPath), st.ServerName+".log.config")
-	if err := s.prepareDataDir(ctx, st.Common, p.ownedFiles()...); err != nil {
+	if err := s.prepareDataDir(ctx, st.Common, p.trusted, p.ownedFiles()...); err != nil {
 		return err
+	}
+	frags, err := overrides.Fragments(st.DataDir)
+	if err != nil {
+		return bad(err)
+	}
+	layers := append(frags, p.vars...)
+	if _, _, err := s.generated(p, logPath, layers); err != nil {
+		return err // a bad fragment: nothing created yet
 	}
 	if err := os.MkdirAll(filepath.Dir(cfgPath), 0o750); err != nil {
 		return fmt.Errorf("create directory of %s: %w", cfgPath, err)
 	}
-	if err := s.create(p); err != nil {
+	if err := s.createSecrets(p); err != nil {
 		return err
 	}
-	out, err := s.generated(p, logPath)
+	out, changes, err := s.generated(p, logPath, layers)
 	if err != nil {
+		return err
+	}
+	s.reportGeneric(layers, changes)
+	final, err := config.ParseManual(cfgPath, out)
+	if err != nil {
+		return bad(err)
+	}
+	if err := s.createKeys(p, final); err != nil {
 		return err
 	}
 	if !secrets.Exists(logPath) {
@@ -57,20 +74,26 @@ func (s *starter) generate(ctx context.Context) error {
 	return nil
 }
 
-// generated is the commented config of generate mode.
-func (s *starter) generated(p *plan, logPath string) ([]byte, error) {
+// generated is the commented config of generate mode, with the generic
+// settings applied.
+func (s *starter) generated(p *plan, logPath string, layers []overrides.Layer) ([]byte, []overrides.Change, error) {
 	doc, err := config.Commented(s.homeserver(p, logPath))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return config.Marshal(config.GenerateHeader, doc)
+	changes, err := overrides.Apply(doc, layers, claims(s.sys.Env))
+	if err != nil {
+		return nil, nil, bad(err)
+	}
+	out, err := config.Marshal(config.GenerateHeader, doc)
+	return out, changes, err
 }
 
 // generateExisting only creates the keys an existing config names.
 func (s *starter) generateExisting(ctx context.Context, cfgPath string, p *plan) error {
 	// The existing config may have been edited by the Synapse user: it is
 	// read, and the files it names are created, only as that user.
-	if err := s.prepareDataDir(ctx, p.settings.Common); err != nil {
+	if err := s.prepareDataDir(ctx, p.settings.Common, nil); err != nil {
 		return err
 	}
 	m, err := config.ReadManual(cfgPath)

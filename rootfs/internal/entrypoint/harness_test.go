@@ -53,6 +53,7 @@ type harness struct {
 	ipv6           bool
 	jemalloc       string
 	umask          int
+	validate       func(ctx context.Context, python string, cfg []byte, configDir, dataDir string, asRoot bool, uid, gid int) error
 }
 
 func newHarness(t *testing.T, kv ...string) *harness {
@@ -99,6 +100,7 @@ func (h *harness) system() System {
 		Environ:  []string{"PATH=/usr/bin", "SYNAPSE_SERVER_NAME=example.com", "POSTGRES_PASSWORD=pw", "SYNAPSE_MACAROON_SECRET_KEY=m", "SYNAPSE_TURN_SECRET_FILE=/run/secrets/turn"},
 		Jemalloc: h.jemalloc,
 		Umask:    func(m int) int { h.umask = m; return 0o022 },
+		Validate: h.validate,
 	}
 }
 

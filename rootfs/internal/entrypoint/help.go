@@ -22,10 +22,13 @@ Modes:
   generate       write a commented homeserver.yaml for hand editing to
                  SYNAPSE_CONFIG_PATH (default /data/homeserver.yaml) plus
                  keys and secrets; never overwrites an existing file
-  check          validate the environment and print the config run would
-                 use (secrets masked); writes nothing
-  health         GET http://127.0.0.1:8008/health (port from the config in
-                 manual mode); exit 0 when healthy, 1 otherwise
+  check [--synapse]
+                 validate the environment and print the config run would
+                 use (secrets masked; on stderr which generic setting set
+                 each key); writes nothing. --synapse: Synapse also parses
+                 the config, without starting (exit 2 with its error)
+  health         GET http://127.0.0.1:8008/health (port of the first plain
+                 HTTP listener of the config); exit 0 when healthy, 1 otherwise
   help           this text
 
 Exit status: 0 success, 1 failure, 2 bad input (one line on stderr names the
@@ -45,8 +48,19 @@ NAME_FILE reads the value from a file for variables marked *):
 		}
 	}
 	fmt.Fprint(w, `
+Any other homeserver.yaml setting (automated mode), applied on top of the
+config of the variables above, in this order:
+  /data/conf.d/*.yaml, *.yml  fragments (mappings), in name order
+  SYNAPSE_CONFIG__KEY[__SUBKEY...]=VALUE
+                 KEY lower-cased, __ nests: SYNAPSE_CONFIG__RC_MESSAGE__PER_SECOND=5;
+                 VALUE is YAML as in homeserver.yaml (5, yes, [a, b], {k: v})
+  SYNAPSE_CONFIG_FILE__KEY[__SUBKEY...]=PATH
+                 the file's content, as a string (a secret)
+Mappings merge, lists and scalars replace, null removes. Setting a key
+that a variable above sets too is an error.
+
 Files in the data directory (/data): homeserver.db, media/, uploads/,
-appservices/*.yaml|*.yml, SERVER.signing.key, SERVER.registration.key,
+conf.d/*.yaml|*.yml, appservices/*.yaml|*.yml, SERVER.signing.key, SERVER.registration.key,
 SERVER.macaroon.key, SERVER.form.key, SERVER.tls.crt, SERVER.tls.key (kept
 between starts, secrets mode 0600) and generated/ (written on every start).
 

@@ -1,12 +1,17 @@
 package entrypoint
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+
 	"github.com/synapse-image/synapse-image/rootfs/internal/atomicfile"
+	"github.com/synapse-image/synapse-image/rootfs/internal/config"
 	"github.com/synapse-image/synapse-image/rootfs/internal/secrets"
 )
 
-// create makes the missing secrets and keys (as the user Synapse runs as).
-func (s *starter) create(p *plan) error {
+// createSecrets makes the missing secret files (as the user Synapse runs as).
+func (s *starter) createSecrets(p *plan) error {
 	for _, f := range p.missing {
 		v, err := secrets.NewHex(s.sys.Rand)
 		if err != nil {
@@ -18,12 +23,23 @@ func (s *starter) create(p *plan) error {
 		*f.dst = v
 		s.logf("created %s (%s)", f.path, f.what)
 	}
-	if p.newSigningKey {
-		if err := s.createSigningKey(p.files.SigningKey); err != nil {
+	p.missing = nil
+	return nil
+}
+
+// createKeys makes the signing key where the final config names it, and
+// the self-signed TLS pair when the config still uses the image's paths
+// for it (as the user Synapse runs as: the paths may come from conf.d).
+func (s *starter) createKeys(p *plan, final config.Manual) error {
+	if k := final.SigningKeyPath; k != "" && !secrets.Exists(k) {
+		if err := os.MkdirAll(filepath.Dir(k), 0o750); err != nil {
+			return fmt.Errorf("create the directory of the signing key: %w", err)
+		}
+		if err := s.createSigningKey(k); err != nil {
 			return err
 		}
 	}
-	if p.newTLS {
+	if p.newTLS && final.TLSCertPath == p.files.TLSCert && final.TLSKeyPath == p.files.TLSKey {
 		crt, key, err := secrets.NewTLSPair(p.settings.Host(), s.sys.Rand, s.sys.Now())
 		if err != nil {
 			return err

@@ -62,7 +62,7 @@ func (s *starter) runManual(ctx context.Context, c env.Common) (string, error) {
 	// The config is the Synapse user's to edit (generate leaves it to them):
 	// as root, only the data directory's fixed paths are touched; the
 	// signing key it names is created after the drop.
-	if err := s.prepareDataDir(ctx, c); err != nil {
+	if err := s.prepareDataDir(ctx, c, nil); err != nil {
 		return "", err
 	}
 	if m.SigningKeyPath != "" && !secrets.Exists(m.SigningKeyPath) {
@@ -74,6 +74,7 @@ func (s *starter) runManual(ctx context.Context, c env.Common) (string, error) {
 		}
 	}
 	s.logf("manual mode: using %s", c.ConfigPath)
+	s.warnGenericIgnored()
 	if m.DBAddress != "" {
 		if err := pgwait.Wait(ctx, m.DBAddress, wait, s.logf); err != nil {
 			return "", err

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/synapse-image/synapse-image/rootfs/internal/env"
+	"github.com/synapse-image/synapse-image/rootfs/internal/overrides"
 )
 
 // run prepares everything and execs Synapse.
@@ -58,15 +59,16 @@ func (s *starter) exec(cfgPath string, args []string) error {
 	return nil
 }
 
-// withoutSecrets drops the secret variables of vars (env.Vars): Synapse
-// reads them from its config, and its environment is visible in /proc.
+// withoutSecrets drops the secret variables of vars (env.Vars) and every
+// generic SYNAPSE_CONFIG__ / SYNAPSE_CONFIG_FILE__ variable: Synapse reads
+// them from its config, and its environment is visible in /proc.
 // NAME_FILE variables stay: a path is not a secret.
 func withoutSecrets(envv []string, vars env.Table) []string {
 	secret := vars.Secrets()
 	out := make([]string, 0, len(envv))
 	for _, kv := range envv {
 		name, _, _ := strings.Cut(kv, "=")
-		if !secret[name] {
+		if !secret[name] && !overrides.IsGeneric(name) {
 			out = append(out, kv)
 		}
 	}

@@ -21,20 +21,29 @@ type Error struct {
 func (e *Error) Error() string { return e.Var + ": " + e.Msg }
 
 // Source is where variables come from: a lookup function (os.LookupEnv in
-// production) and a file reader for `_FILE` variants.
+// production), a file reader for `_FILE` variants, and the list of every
+// NAME=value (os.Environ), for the generic SYNAPSE_CONFIG__ variables.
 type Source struct {
 	Lookup   func(string) (string, bool)
 	ReadFile func(string) ([]byte, error)
+	Environ  func() []string
 }
 
 // OS is the process environment.
-func OS() Source { return Source{Lookup: os.LookupEnv, ReadFile: os.ReadFile} }
+func OS() Source { return Source{Lookup: os.LookupEnv, ReadFile: os.ReadFile, Environ: os.Environ} }
 
 // Map is a fixed environment, for tests; files are still read from disk.
 func Map(m map[string]string) Source {
 	return Source{
 		Lookup:   func(k string) (string, bool) { v, ok := m[k]; return v, ok },
 		ReadFile: os.ReadFile,
+		Environ: func() []string {
+			out := make([]string, 0, len(m))
+			for k, v := range m {
+				out = append(out, k+"="+v)
+			}
+			return out
+		},
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -166,7 +167,8 @@ func Fragments(dataDir string) ([]Layer, error) {
 }
 
 func readFragment(root *os.Root, name string) ([]byte, error) {
-	f, err := root.Open(name)
+	// Non-blocking: a FIFO planted in conf.d must not hang /start.
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open: %v", unwrap(err))
 	}

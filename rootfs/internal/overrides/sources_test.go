@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -260,7 +261,12 @@ func TestFragmentsStayInConfD(t *testing.T) {
 		})
 	}
 	data := writeFragments(t, nil)
-	require.NoError(t, os.Mkdir(filepath.Join(data, "conf.d", "dir.yaml"), 0o755))
+	require.NoError(t, syscall.Mkfifo(filepath.Join(data, "conf.d", "fifo.yaml"), 0o644))
 	_, err := Fragments(data)
+	assert.EqualError(t, err, filepath.Join(data, "conf.d", "fifo.yaml")+": not a regular file; expected a YAML fragment", "a FIFO does not block")
+
+	data = writeFragments(t, nil)
+	require.NoError(t, os.Mkdir(filepath.Join(data, "conf.d", "dir.yaml"), 0o755))
+	_, err = Fragments(data)
 	assert.EqualError(t, err, filepath.Join(data, "conf.d", "dir.yaml")+": not a regular file; expected a YAML fragment")
 }

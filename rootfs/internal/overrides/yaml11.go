@@ -247,6 +247,11 @@ func resolveScalar(n *yaml.Node) (*yaml.Node, error) {
 	switch tag {
 	case tagStr:
 		out.Tag = tagStr
+		if Resolve11(n.Value) != tagStr {
+			// Written plain, PyYAML would read yes, 0777 or ~ as another
+			// type: quoted, it stays this string whatever the writer does.
+			out.Style = yaml.DoubleQuotedStyle
+		}
 	case tagBool:
 		out.Tag = tagBool
 		if b, ok := bool11Value(n.Value); ok {

@@ -82,7 +82,7 @@ func TestScalarsRefused(t *testing.T) {
 func TestCollections(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"[a, b]", "[a, b]"},
-		{"[yes, 0777, '1:20', 1:20]", `[true, 511, '1:20', 80]`},
+		{"[yes, 0777, '1:20', 1:20, 'yes', '~']", `[true, 511, "1:20", 80, "yes", "~"]`},
 		{`{"a": 1, "b": [true, null], "c": "x"}`, `{a: 1, b: [true, null], c: x}`},
 		{"{k: v}", "{k: v}"},
 		{"a:\n  b: on\n", "a:\n    b: true"},
@@ -92,7 +92,7 @@ func TestCollections(t *testing.T) {
 		{"a: &a {x: 1}\nb: &b {x: 2, z: 2}\nc:\n  <<: [*a, *b]", "a: {x: 1}\nb: {x: 2, z: 2}\nc:\n    x: 1\n    z: 2"},
 		{"l: &l [1, 2]\nm: *l", "l: [1, 2]\nm: [1, 2]"},
 		// Keys are resolved too: on is a boolean key, as in PyYAML.
-		{"on: 1\n'on': 2", "true: 1\non: 2"},
+		{"on: 1\n'on': 2", "true: 1\n\"on\": 2"},
 	} {
 		t.Run(c.in, func(t *testing.T) {
 			n, err := parse([]byte(c.in))
