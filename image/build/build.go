@@ -62,6 +62,10 @@ type Result struct {
 	Layers                  []LayerInfo
 	// Packages are the Debian packages in the image and their versions.
 	Packages map[string]string
+	// Mirror is the state of the Debian mirror the packages came from;
+	// Wheels maps each local wheel installed to its SHA-256 (provenance).
+	Mirror MirrorState
+	Wheels map[string]string
 }
 
 // LayerInfo describes one layer of the image.
@@ -96,6 +100,8 @@ type builder struct {
 	// step is the step running now, named key ("rootfs"); see begin.
 	step    *progress.Step
 	stepKey string
+	// wheels are the wheel files the wheels layer installed, with their SHA-256.
+	wheels map[string]string
 }
 
 func newBuilder(opt Options) (*builder, error) {
@@ -189,6 +195,8 @@ func (b *builder) build(ctx context.Context) (res *Result, err error) {
 	}
 
 	res.Packages = facts.Packages
+	res.Mirror = mirror
+	res.Wheels = b.wheels
 	if p := b.r.Version.Package; p != "" {
 		v, ok := facts.Packages[p]
 		if !ok {

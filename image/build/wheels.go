@@ -46,6 +46,7 @@ func (b *builder) wheelsLayer(ctx context.Context, mirror MirrorState) (*builtLa
 		}
 		sums[filepath.Base(w)] = sum
 	}
+	b.wheels = sums
 	key, err := Key("wheels", b.r.Debian, b.Arch, mirror, sums)
 	if err != nil {
 		return nil, err

@@ -212,6 +212,16 @@ func buildAndWrite(ctx context.Context, o BuildOptions, r *recipe.Recipe, reposi
 		return nil, out, err
 	}
 
+	step = display.Start("[sbom] SBOM and provenance of linux/" + o.Arch)
+	err = writeAttestations(attestInputs{
+		root: root, recipeFile: o.Recipe, recipe: r, result: res, arch: o.Arch,
+		repository: repository, revision: revision, epoch: epoch,
+	}, step)
+	step.Done(err)
+	if err != nil {
+		return nil, out, err
+	}
+
 	step = display.Start(fmt.Sprintf("[cache] remove entries unused for %d days", cacheMaxAge/(24*time.Hour)))
 	if n, err := (&build.Cache{Dir: cacheDir}).Prune(cacheMaxAge); err != nil {
 		step.Logf("%v", err) // a failed clean-up does not fail the build

@@ -36,18 +36,24 @@ var refUnsafe = regexp.MustCompile(`[^A-Za-z0-9.-]+`)
 // licence; one without an SPDX identifier becomes LicenseRef-<name>, and
 // is added to refs (the document lists each).
 func licenseExpression(values []string, refs map[string]bool) string {
+	// Terms of a conjunction are listed once each: copyright files name the
+	// same licence in many paragraphs.
 	var terms []string
 	seen := map[string]bool{}
 	for _, v := range values {
 		e := valueExpression(v, refs)
-		if e == "" || seen[e] {
-			continue
+		parts := []string{e}
+		if !strings.Contains(e, " OR ") {
+			parts = strings.Split(e, " AND ")
+		} else if len(values) > 1 {
+			parts = []string{"(" + e + ")"}
 		}
-		seen[e] = true
-		if len(values) > 1 && strings.Contains(e, " OR ") {
-			e = "(" + e + ")"
+		for _, p := range parts {
+			if p != "" && !seen[p] {
+				seen[p] = true
+				terms = append(terms, p)
+			}
 		}
-		terms = append(terms, e)
 	}
 	if len(terms) == 0 {
 		return noAssertion

@@ -242,3 +242,9 @@ func keys(m map[string]*spdx.Package) []string {
 	}
 	return out
 }
+
+func TestLicenseExpressionListsEachTermOnce(t *testing.T) {
+	refs := map[string]bool{}
+	assert.Equal(t, "Apache-2.0 AND AGPL-3.0-or-later AND MIT",
+		licenseExpression([]string{"Apache-2.0 and AGPL-3+", "AGPL-3+", "Expat and Apache-2.0"}, refs))
+}

@@ -1,0 +1,126 @@
+package pipeline
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/synapse-image/synapse-image/image/build"
+	"github.com/synapse-image/synapse-image/image/names"
+	"github.com/synapse-image/synapse-image/image/progress"
+	"github.com/synapse-image/synapse-image/image/provenance"
+	"github.com/synapse-image/synapse-image/image/recipe"
+	"github.com/synapse-image/synapse-image/image/sbom"
+)
+
+// labelSource is the recipe label naming the source repository.
+const labelSource = "org.opencontainers.image.source"
+
+// attestInputs is what the SBOM and the provenance of one built image need.
+type attestInputs struct {
+	root, recipeFile string
+	recipe           *recipe.Recipe
+	result           *build.Result
+	arch             string
+	repository       string
+	revision         string
+	epoch            time.Time
+}
+
+// writeAttestations writes the image's SBOM and provenance to
+// .build/<name>/ (names.SBOMFile, names.ProvenanceFile); publish attaches them.
+func writeAttestations(in attestInputs, step *progress.Step) error {
+	recipeFile, err := filepath.Abs(in.recipeFile)
+	if err != nil {
+		return err
+	}
+	in.recipeFile = recipeFile
+	start := time.Now()
+	digest, err := in.result.Image.Digest()
+	if err != nil {
+		return err
+	}
+	var programs []string
+	for _, p := range in.recipe.Programs {
+		programs = append(programs, p.Dst)
+	}
+	contents, err := sbom.Scan(in.result.Image, programs)
+	if err != nil {
+		return fmt.Errorf("SBOM: %w", err)
+	}
+	var doc bytes.Buffer
+	if err := sbom.Write(&doc, sbom.Document(contents, sbom.Subject{
+		Repository: in.repository, Digest: digest.String(), Arch: in.arch,
+		Distro: "debian-" + in.recipe.Debian.Suite, Created: in.epoch,
+	})); err != nil {
+		return err
+	}
+	sbomFile := filepath.Join(in.root, names.SBOMFile(in.recipe.Name, in.arch))
+	if err := writeFileAtomic(sbomFile, doc.Bytes()); err != nil {
+		return err
+	}
+
+	recipeSum, err := fileSHA256(in.recipeFile)
+	if err != nil {
+		return fmt.Errorf("recipe: %w", err)
+	}
+	recipePath, err := filepath.Rel(in.root, in.recipeFile)
+	if err != nil {
+		return err
+	}
+	goVersion := ""
+	if len(contents.Programs) > 0 {
+		goVersion = contents.Programs[0].Info.GoVersion
+	}
+	st, err := provenance.New(provenance.Build{
+		Repository: in.repository, Digest: digest.String(), Platform: "linux/" + in.arch,
+		RecipePath: filepath.ToSlash(recipePath), RecipeSHA256: recipeSum,
+		Source: in.recipe.Config.Labels[labelSource], Revision: in.revision,
+		Mirror: in.recipe.Debian.Mirror, Suite: in.recipe.Debian.Suite,
+		InReleaseSHA256: in.result.Mirror.InReleaseSHA256, MirrorDate: in.result.Mirror.Date,
+		Epoch: in.epoch, Wheels: in.result.Wheels, GoVersion: goVersion,
+	})
+	if err != nil {
+		return fmt.Errorf("provenance: %w", err)
+	}
+	var prov bytes.Buffer
+	if err := provenance.Write(&prov, st); err != nil {
+		return err
+	}
+	provFile := filepath.Join(in.root, names.ProvenanceFile(in.recipe.Name, in.arch))
+	if err := writeFileAtomic(provFile, prov.Bytes()); err != nil {
+		return err
+	}
+	goModules := 0
+	for _, p := range contents.Programs {
+		goModules += len(p.Info.Deps) + 1
+	}
+	step.Logf("%d Debian packages, %d wheels, %d Go modules → %s; provenance → %s (%.1fs)",
+		len(contents.Debs), len(contents.Wheels), goModules,
+		names.SBOMFile(in.recipe.Name, in.arch), names.ProvenanceFile(in.recipe.Name, in.arch), time.Since(start).Seconds())
+	return nil
+}
+
+func writeFileAtomic(file string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
+}
+
+func fileSHA256(file string) (string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
+}

@@ -1,0 +1,106 @@
+package sbom
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	spdxjson "github.com/spdx/tools-golang/json"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/image/names"
+	"github.com/synapse-image/synapse-image/image/publish"
+	"github.com/synapse-image/synapse-image/internal/dockertest"
+)
+
+// TestSBOMOfTheBuiltImage reads the SBOM that `go run . build` wrote beside
+// the OCI layout and checks it against the image in that layout: it names
+// the image's digest and lists exactly the packages dpkg's status file in
+// the image says are installed.
+func TestSBOMOfTheBuiltImage(t *testing.T) {
+	root := repoRoot(t)
+	layout := filepath.Join(root, names.DefaultLayout())
+	if _, err := os.Stat(filepath.Join(layout, "index.json")); err != nil {
+		dockertest.Unavailable(t, "no OCI layout at %s: run `go run . build` first", layout)
+	}
+	img, err := publish.ReadLayout(layout)
+	require.NoError(t, err)
+	digest, err := img.Digest()
+	require.NoError(t, err)
+	cf, err := img.ConfigFile()
+	require.NoError(t, err)
+	f, err := os.Open(filepath.Join(root, names.SBOMFile(names.DefaultRecipeName, cf.Architecture)))
+	require.NoError(t, err, "the build writes the SBOM beside the layout")
+	defer f.Close()
+	doc, err := spdxjson.Read(f)
+	require.NoError(t, err)
+	assert.True(t, strings.HasSuffix(doc.DocumentNamespace, "/"+digest.String()), "the SBOM describes %s, not this image (%s)", doc.DocumentNamespace, digest)
+
+	// The installed packages, counted straight from the image's dpkg status.
+	var status []byte
+	tr := tar.NewReader(mutate.Extract(img))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		if strings.TrimPrefix(h.Name, "/") == "var/lib/dpkg/status" {
+			status, err = io.ReadAll(tr)
+			require.NoError(t, err)
+		}
+	}
+	installed := map[string]bool{}
+	for _, para := range bytes.Split(status, []byte("\n\n")) {
+		var pkg, arch string
+		ok := false
+		for _, line := range strings.Split(string(para), "\n") {
+			switch {
+			case strings.HasPrefix(line, "Package: "):
+				pkg = strings.TrimPrefix(line, "Package: ")
+			case strings.HasPrefix(line, "Architecture: "):
+				arch = strings.TrimPrefix(line, "Architecture: ")
+			case line == "Status: install ok installed":
+				ok = true
+			}
+		}
+		if ok {
+			installed[pkg+":"+arch] = true
+		}
+	}
+	require.NotEmpty(t, installed)
+
+	listed := map[string]bool{}
+	for _, p := range doc.Packages {
+		for _, r := range p.PackageExternalReferences {
+			if strings.HasPrefix(r.Locator, "pkg:deb/debian/") {
+				arch := r.Locator[strings.Index(r.Locator, "arch=")+len("arch="):]
+				arch, _, _ = strings.Cut(arch, "&")
+				listed[p.PackageName+":"+arch] = true
+			}
+		}
+	}
+	assert.Equal(t, len(installed), len(listed), "Debian packages in the SBOM vs installed in the image")
+	assert.Equal(t, installed, listed)
+	t.Logf("%s: %d Debian packages, %d SPDX packages in all", digest, len(listed), len(doc.Packages))
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		require.NotEqual(t, parent, dir, "no go.mod above the test's directory")
+		dir = parent
+	}
+}
