@@ -130,7 +130,7 @@ pipeline-test:sha-0123456
 $`, stdout)
 	assert.Equal(t, []step{
 		{"[source]", "DONE"}, {"[mirror]", "DONE"}, {"[rootfs]", "DONE"}, {"[wheels]", "DONE"}, {"[project]", "DONE"},
-		{"[output]", "DONE"}, {"[output]", "DONE"}, {"[output]", "DONE"}, {"[cache]", "DONE"},
+		{"[output]", "DONE"}, {"[output]", "DONE"}, {"[output]", "DONE"}, {"[sbom]", "DONE"}, {"[cache]", "DONE"},
 	}, plainSteps(stderr), stderr)
 	assert.Contains(t, stderr, "#7 [output] docker-load tarball "+tarFile+"\n")
 	assert.Regexp(t, `(?m)^\[build\] done in \d+\.\ds: 2 layers`, stderr)
@@ -154,6 +154,15 @@ $`, stdout)
 	pkgs, err := os.ReadFile(filepath.Join(root, names.PackagesFile("pipeline-test")))
 	require.NoError(t, err)
 	assert.Equal(t, "matrix-synapse 1.160.0-1\n", string(pkgs))
+	// The SBOM and the provenance are of this image (their content: image/sbom, image/provenance).
+	sbomDoc, err := os.ReadFile(filepath.Join(root, names.SBOMFile("pipeline-test", "amd64")))
+	require.NoError(t, err)
+	assert.Contains(t, string(sbomDoc), `"documentNamespace": "https://github.com/synapse-image/synapse-image/spdx/pipeline-test/`+digest+`"`)
+	assert.Contains(t, string(sbomDoc), "pkg:deb/debian/matrix-synapse@1.160.0-1")
+	prov, err := os.ReadFile(filepath.Join(root, names.ProvenanceFile("pipeline-test", "amd64")))
+	require.NoError(t, err)
+	assert.Contains(t, string(prov), strings.TrimPrefix(digest, "sha256:"))
+	assert.Contains(t, string(prov), `"path": "recipe.yaml"`)
 
 	// Again, without the tarball: the layers come from the cache, and the
 	// steps are those of the example in docs/build.md.
@@ -164,7 +173,7 @@ $`, stdout)
 	steps := plainSteps(stderr)
 	assert.Equal(t, []step{
 		{"[source]", "DONE"}, {"[mirror]", "DONE"}, {"[rootfs]", "CACHED"}, {"[wheels]", "DONE"}, {"[project]", "CACHED"},
-		{"[output]", "DONE"}, {"[output]", "DONE"}, {"[cache]", "DONE"},
+		{"[output]", "DONE"}, {"[output]", "DONE"}, {"[sbom]", "DONE"}, {"[cache]", "DONE"},
 	}, steps, stderr)
 
 	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "build.md"))
