@@ -256,7 +256,16 @@ func (b *builder) cached(step, key string, fill func(dir string) error) (*builtL
 var builtinRemove = []string{"/etc/resolv.conf", "/etc/hostname", "/etc/hosts", "/etc/machine-id"}
 
 func (b *builder) rootfsLayer(ctx context.Context, mirror MirrorState) (*builtLayer, *rootfsFacts, error) {
-	key, err := Key("rootfs", b.r.Debian, b.r.Users, b.r.Remove, builtinRemove, b.Arch, mirror)
+	parts := []any{b.r.Debian, b.r.Users, b.r.Remove, builtinRemove, b.Arch, mirror}
+	if b.r.Python != nil {
+		// Only then, so recipes without python: keep their cached layers.
+		tools, err := pythonToolsKey()
+		if err != nil {
+			return nil, nil, err
+		}
+		parts = append(parts, b.r.Python, tools)
+	}
+	key, err := Key("rootfs", parts...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -279,6 +288,9 @@ func (b *builder) rootfsLayer(ctx context.Context, mirror MirrorState) (*builtLa
 		b.logf("rootfs", "mmdebstrap done in %s", since(t))
 		if err := addUsers(root, b.r.Users); err != nil {
 			return fmt.Errorf("users: %w", err)
+		}
+		if err := b.tunePython(ctx, root, mirror.Date); err != nil {
+			return err
 		}
 		pkgs, err := readDpkgStatus(filepath.Join(root, "var/lib/dpkg/status"))
 		if err != nil {

@@ -1,6 +1,7 @@
 package build
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -22,8 +23,8 @@ import (
 // (the recipe's packages plus python3-pip, cached); the layer holds only what
 // pip wrote (below /usr/local, which comes first on Python's path, so a wheel
 // of a newer Synapse or library wins over Debian's), byte-compiled with
-// checked-hash bytecode so it does not depend on file times. No wheels, no
-// layer.
+// hash-based bytecode (the recipe's python.invalidation-mode, else
+// checked-hash) so it does not depend on file times. No wheels, no layer.
 func (b *builder) wheelsLayer(ctx context.Context, mirror MirrorState) (*builtLayer, error) {
 	if !b.r.Wheels || b.WheelsDir == "" {
 		return nil, nil // this image takes no wheels
@@ -47,7 +48,14 @@ func (b *builder) wheelsLayer(ctx context.Context, mirror MirrorState) (*builtLa
 		sums[filepath.Base(w)] = sum
 	}
 	b.wheels = sums
-	key, err := Key("wheels", b.r.Debian, b.Arch, mirror, sums)
+	// The recipe's bytecode invalidation mode (python:), else checked-hash.
+	mode := "checked-hash"
+	parts := []any{b.r.Debian, b.Arch, mirror, sums}
+	if py := b.r.Python; py != nil && py.InvalidationMode != "" && py.InvalidationMode != mode {
+		mode = py.InvalidationMode
+		parts = append(parts, mode) // only then: other recipes keep their cached layers
+	}
+	key, err := Key("wheels", parts...)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +101,7 @@ func (b *builder) wheelsLayer(ctx context.Context, mirror MirrorState) (*builtLa
 		if err := chroot(ctx, root, mirror.Date, args...); err != nil {
 			return fmt.Errorf("wheels: every dependency must be installed by debian.packages or be a wheel in %s: %w", b.WheelsDir, err)
 		}
-		if err := chroot(ctx, root, mirror.Date, "python3", "-m", "compileall", "-q", "--invalidation-mode", "checked-hash",
+		if err := chroot(ctx, root, mirror.Date, "python3", "-m", "compileall", "-q", "--invalidation-mode", mode,
 			"-s", inRoot+"/out", "-p", "/", inRoot+"/out"); err != nil {
 			return fmt.Errorf("wheels: compileall: %w", err)
 		}
@@ -159,13 +167,24 @@ func lockFile(file string) (func(), error) {
 
 // chroot runs a command inside root.
 func chroot(ctx context.Context, root string, epoch time.Time, args ...string) error {
+	_, err := chrootOutput(ctx, root, epoch, args...)
+	return err
+}
+
+// chrootOutput runs a command inside root and returns its standard output;
+// an error carries the reasons from its output.
+func chrootOutput(ctx context.Context, root string, epoch time.Time, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "chroot", append([]string{root}, args...)...)
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "HOME=/root",
 		"SOURCE_DATE_EPOCH=" + strconv.FormatInt(epoch.Unix(), 10)}
-	out, err := cmd.CombinedOutput()
+	var stdout, both bytes.Buffer
+	cmd.Stdout = io.MultiWriter(&stdout, &both)
+	cmd.Stderr = &both
+	err := cmd.Run()
 	if err == nil {
-		return nil
+		return stdout.String(), nil
 	}
+	out := both.Bytes()
 	// pip says what is wrong on its "ERROR:" lines.
 	var reasons []string
 	for _, l := range strings.Split(string(out), "\n") {
@@ -176,5 +195,5 @@ func chroot(ctx context.Context, root string, epoch time.Time, args ...string) e
 	if len(reasons) == 0 {
 		reasons = []string{lastLines(out, 15)}
 	}
-	return fmt.Errorf("%s %s: %w\n%s", args[0], strings.Join(args[1:min(len(args), 4)], " "), err, strings.Join(reasons, "\n"))
+	return stdout.String(), fmt.Errorf("%s %s: %w\n%s", args[0], strings.Join(args[1:min(len(args), 4)], " "), err, strings.Join(reasons, "\n"))
 }

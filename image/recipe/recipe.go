@@ -42,6 +42,9 @@ type Recipe struct {
 	// (--wheels, default wheels/) are installed, in their own layer, with
 	// the image's Python. Only images whose software is Python take them.
 	Wheels bool `yaml:"wheels"`
+	// Python tunes the root file system's Python for start-up time, after
+	// the packages are installed (optional).
+	Python *Python `yaml:"python"`
 	// Users are added to /etc/passwd and /etc/group of the root file system.
 	Users []User `yaml:"users"`
 	// Dirs are directories created in the project layer, with owner and mode.
@@ -78,6 +81,46 @@ type Debian struct {
 	// Customize are shell commands run by mmdebstrap after installation
 	// ($1 is the root directory; use `chroot "$1" ...` to run inside).
 	Customize []string `yaml:"customize"`
+}
+
+// Python is done in the root file system by the image's own python3 after
+// installation, in this order: edits, invalidation mode, bundle. Its
+// results are part of the root file system layer.
+type Python struct {
+	// Edits change installed Python files; the edits of one file apply all
+	// together or, when one of them does not match, not at all (the build
+	// says so and the file stays as installed).
+	Edits []Edit `yaml:"edits"`
+	// InvalidationMode compiles every .pyc of the image's Python again in
+	// this PEP 552 mode: timestamp, checked-hash or unchecked-hash (Debian
+	// byte-compiles checked-hash under SOURCE_DATE_EPOCH, so each import
+	// also reads and hashes the source). Empty: left as installed.
+	InvalidationMode string `yaml:"invalidation-mode"`
+	// Bundle puts the bytecode of the modules that importing Modules loads
+	// into one file, served at run time by an import hook.
+	Bundle *Bundle `yaml:"bundle"`
+}
+
+// Edit replaces the one line of File that reads Line (compared without its
+// indentation) with Replace, whose lines get the indentation of Line.
+type Edit struct {
+	File    string `yaml:"file"`
+	Line    string `yaml:"line"`
+	Replace string `yaml:"replace"`
+}
+
+// Bundle is a bytecode bundle: _bytecode_bundle.dat, its hook module
+// _bytecode_bundle.py and _bytecode_bundle.pth (which installs the hook at
+// interpreter start) in Dir. Only modules found at the path they were
+// bundled from, unchanged, come from it; everything else imports normally.
+type Bundle struct {
+	// Modules are imported at build time; every module with bytecode that
+	// this loads goes into the bundle.
+	Modules []string `yaml:"modules"`
+	// Dir is a site directory of the image's Python, where .pth files run.
+	Dir string `yaml:"dir"`
+	// Env names the variable that turns the hook off (0, off, false, no).
+	Env string `yaml:"env"`
 }
 
 // User is a system user (and its primary group of the same name).
@@ -332,6 +375,10 @@ func (r *Recipe) Validate() error {
 		}
 	}
 
+	if py := r.Python; py != nil {
+		r.validatePython(py, bad)
+	}
+
 	seenUser := map[string]bool{}
 	for i, u := range r.Users {
 		f := fmt.Sprintf("users[%d]", i)
@@ -444,6 +491,45 @@ func (r *Recipe) Validate() error {
 		bad("version.package", "%q is not a Debian package name", r.Version.Package)
 	}
 	return errors.Join(errs...)
+}
+
+var (
+	invalidationModes = []string{"", "timestamp", "checked-hash", "unchecked-hash"}
+	moduleRE          = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+)
+
+func (r *Recipe) validatePython(py *Python, bad func(field, format string, args ...any)) {
+	if !slices.Contains(invalidationModes, py.InvalidationMode) {
+		bad("python.invalidation-mode", "%q must be timestamp, checked-hash or unchecked-hash", py.InvalidationMode)
+	}
+	for i, e := range py.Edits {
+		f := fmt.Sprintf("python.edits[%d]", i)
+		if !isCleanAbs(e.File) {
+			bad(f+".file", "%q must be a clean absolute path", e.File)
+		}
+		if strings.TrimSpace(e.Line) == "" || strings.Contains(e.Line, "\n") {
+			bad(f+".line", "must be one non-empty line")
+		}
+		if e.Replace == "" {
+			bad(f+".replace", "must not be empty (the replacement lines)")
+		}
+	}
+	if b := py.Bundle; b != nil {
+		if len(b.Modules) == 0 {
+			bad("python.bundle.modules", "list at least one module to import")
+		}
+		for i, m := range b.Modules {
+			if !moduleRE.MatchString(m) {
+				bad(fmt.Sprintf("python.bundle.modules[%d]", i), "%q is not a module name like synapse.app.homeserver", m)
+			}
+		}
+		if !isCleanAbs(b.Dir) {
+			bad("python.bundle.dir", "%q must be a clean absolute path (a site directory)", b.Dir)
+		}
+		if !envRE.MatchString(b.Env) {
+			bad("python.bundle.env", "%q must be a variable name (it turns the bundle off)", b.Env)
+		}
+	}
 }
 
 func isCleanAbs(p string) bool {

@@ -58,6 +58,12 @@ func TestSynapseRecipe(t *testing.T) {
 	require.Len(t, r.Users, 1)
 	assert.Equal(t, User{Name: "synapse", UID: 991, GID: 991, Home: "/data", Shell: "/usr/sbin/nologin"}, r.Users[0])
 	assert.Equal(t, Mode(0o755), r.Dirs[0].Mode)
+	require.NotNil(t, r.Python, "python: start-up tuning")
+	assert.Equal(t, "unchecked-hash", r.Python.InvalidationMode)
+	require.NotNil(t, r.Python.Bundle)
+	assert.Equal(t, []string{"synapse.app.homeserver"}, r.Python.Bundle.Modules)
+	assert.Equal(t, "SYNAPSE_BYTECODE_BUNDLE", r.Python.Bundle.Env)
+	require.Len(t, r.Python.Edits, 2)
 }
 
 func TestParseModesAndDurations(t *testing.T) {
@@ -108,6 +114,14 @@ func TestParseErrors(t *testing.T) {
 		{"health interval", minimal + "  healthcheck: {test: [CMD, /bin/true]}\n", "config.healthcheck.interval"},
 		{"bad duration", minimal + "  healthcheck: {test: [CMD, /bin/true], interval: soon}\n", `duration "soon"`},
 		{"version package", minimal + "version: {package: 'A B'}\n", "version.package"},
+		{"invalidation mode", minimal + "python: {invalidation-mode: fast}\n", "python.invalidation-mode"},
+		{"edit file", minimal + "python: {edits: [{file: x.py, line: a, replace: b}]}\n", "python.edits[0].file"},
+		{"edit line", minimal + "python: {edits: [{file: /x.py, line: ' ', replace: b}]}\n", "python.edits[0].line"},
+		{"edit replace", minimal + "python: {edits: [{file: /x.py, line: a}]}\n", "python.edits[0].replace"},
+		{"bundle modules", minimal + "python: {bundle: {dir: /usr/lib/python3/dist-packages, env: OFF}}\n", "python.bundle.modules"},
+		{"bundle module name", minimal + "python: {bundle: {modules: [a-b], dir: /usr/lib/python3/dist-packages, env: OFF}}\n", "python.bundle.modules[0]"},
+		{"bundle dir", minimal + "python: {bundle: {modules: [a], dir: lib, env: OFF}}\n", "python.bundle.dir"},
+		{"bundle env", minimal + "python: {bundle: {modules: [a], dir: /lib}}\n", "python.bundle.env"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

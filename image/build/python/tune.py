@@ -1,0 +1,221 @@
+"""Build-time tuning of a root file system's Python (run by synapse-image's
+builder inside the new root, with the image's own python3).
+
+Reads a JSON job from the file named by argv[1] and prints one progress line
+per step. Steps, in order:
+
+1. edits: exact text replacements in installed files (each must match once;
+   one that does not is reported and leaves its file as installed);
+2. invalidation mode: every .pyc of this Python whose source is there is
+   compiled again in the given PEP 552 mode (Debian's are checked-hash
+   under SOURCE_DATE_EPOCH, so each import also reads and hashes the .py);
+3. bundle: the bytecode of every module that importing the listed modules
+   loads goes into one file, served at run time by _bytecode_bundle.
+
+Everything here is deterministic: the same installed files give the same
+bytes.
+"""
+
+import importlib.util
+import json
+import marshal
+import os
+import py_compile
+import subprocess
+import sys
+
+TAG = sys.implementation.cache_tag
+MODES = {
+    "timestamp": py_compile.PycInvalidationMode.TIMESTAMP,
+    "checked-hash": py_compile.PycInvalidationMode.CHECKED_HASH,
+    "unchecked-hash": py_compile.PycInvalidationMode.UNCHECKED_HASH,
+}
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def edit_text(text, edits):
+    """Apply the edits of one file: each replaces the one line that reads
+    edit["line"] (indentation aside) with edit["replace"], indented like it.
+    Returns the new text, or an explanation why nothing was changed."""
+    lines = text.splitlines(keepends=True)
+    for e in edits:
+        want = e["line"].strip()
+        hits = [i for i, l in enumerate(lines) if l.strip() == want]
+        if len(hits) != 1:
+            return None, f"the line {want!r} is found {len(hits)} times, expected once"
+        i = hits[0]
+        indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+        new = [(indent + l if l.strip() else l) for l in e["replace"].splitlines(keepends=True)]
+        if new and not new[-1].endswith("\n"):
+            new[-1] += "\n"
+        lines[i : i + 1] = new
+    return "".join(lines), None
+
+
+def apply_edits(edits):
+    """Edits of one file apply all together or not at all."""
+    files = {}
+    for e in edits:
+        files.setdefault(e["file"], []).append(e)
+    for path in sorted(files):
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as err:
+            log(f"edit {path}: not applied ({err.strerror}); left as installed")
+            continue
+        new, why = edit_text(text, files[path])
+        if new is None:
+            log(f"edit {path}: not applied ({why}); left as installed")
+            continue
+        st = os.stat(path)
+        tmp = path + ".synapse-image-edit"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(new)
+        os.chmod(tmp, st.st_mode & 0o7777)
+        os.chown(tmp, st.st_uid, st.st_gid)
+        os.replace(tmp, path)
+        # Keep the installed time (the layer keeps times older than the build).
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        log(f"edit {path}: applied ({len(files[path])} change(s))")
+
+
+def python_dirs():
+    """This Python's own directories on sys.path, below /usr/lib."""
+    return sorted({p for p in sys.path if p.startswith("/usr/lib/") and os.path.isdir(p)})
+
+
+def cached_pycs(dirs):
+    """(source, pyc) for every .pyc of this Python with its source present."""
+    out = []
+    seen = set()
+    for top in dirs:
+        for root, subdirs, files in os.walk(top):
+            subdirs.sort()
+            if os.path.basename(root) != "__pycache__":
+                continue
+            for name in sorted(files):
+                parts = name.split(".")
+                # name.cpython-314.pyc, not name.cpython-314.opt-1.pyc
+                if len(parts) != 3 or parts[1] != TAG or parts[2] != "pyc":
+                    continue
+                src = os.path.join(os.path.dirname(root), parts[0] + ".py")
+                pyc = os.path.join(root, name)
+                if pyc not in seen and os.path.isfile(src):
+                    seen.add(pyc)
+                    out.append((src, pyc))
+    return out
+
+
+def compile_files(pairs, mode):
+    failed = 0
+    for src, pyc in pairs:
+        try:
+            py_compile.compile(src, cfile=pyc, dfile=src, doraise=True, invalidation_mode=MODES[mode])
+        except Exception as err:
+            failed += 1
+            print(f"compile {src}: {err}", file=sys.stderr)
+    return failed
+
+
+def recompile(mode):
+    pairs = cached_pycs(python_dirs())
+    # One worker process per CPU, each given every n-th file.
+    n = max(1, min(os.cpu_count() or 1, 8))
+    procs = []
+    for i in range(n):
+        job = json.dumps({"mode": mode, "pairs": pairs[i::n]})
+        p = subprocess.Popen([sys.executable, "-I", "-B", __file__, "--compile"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        p.stdin.write(job)
+        p.stdin.close()
+        procs.append(p)
+    failed = 0
+    for p in procs:
+        out = p.stdout.read()
+        if p.wait() != 0:
+            raise SystemExit(f"compile worker failed with status {p.returncode}")
+        failed += int(out.strip() or 0)
+    log(f"bytecode: {len(pairs) - failed} .pyc files compiled again as {mode}" + (f" ({failed} kept: they do not compile)" if failed else ""))
+
+
+HEADER = 24
+
+LIST_MODULES = r"""
+import importlib, json, sys
+for m in sys.argv[1:]:
+    importlib.import_module(m)
+print(json.dumps(sorted({getattr(getattr(m, "__spec__", None), "origin", None) or "" for m in list(sys.modules.values())})))
+"""
+
+
+def build_bundle(bundle, epoch):
+    dest_dir = bundle["dir"]
+    env = dict(PATH=os.environ.get("PATH", "/usr/bin:/bin"), LANG="C.UTF-8")
+    out = subprocess.run([sys.executable, "-I", "-B", "-c", LIST_MODULES, *bundle["modules"]],
+                         env=env, stdout=subprocess.PIPE, check=True, text=True, cwd="/").stdout
+    origins = [o for o in json.loads(out) if o.endswith(".py") and o.startswith("/usr/lib/")]
+    entries = []
+    for src in origins:
+        pyc = importlib.util.cache_from_source(src)
+        try:
+            with open(pyc, "rb") as f:
+                data = f.read()
+            with open(src, "rb") as f:
+                source = f.read()
+        except OSError:
+            continue
+        flags = int.from_bytes(data[4:8], "little")
+        # Only hash-based .pyc files of this Python whose hash matches their
+        # source: the bundle then holds exactly what a normal import would run.
+        if data[:4] != importlib.util.MAGIC_NUMBER or not flags & 1 or data[8:16] != importlib.util.source_hash(source):
+            continue
+        st = os.stat(src)
+        mtime = min(int(st.st_mtime), epoch)  # the layer clamps times to the epoch
+        entries.append((src, data[16:], st.st_size, mtime))
+    entries.sort()
+    # Layout: header (magic, Python's magic number, index length and
+    # offset), the code objects, then the index {source: (offset, length,
+    # source size, source mtime)}.
+    index = {}
+    offset = HEADER
+    for src, code, size, mtime in entries:
+        index[src] = (offset, len(code), size, mtime)
+        offset += len(code)
+    raw = marshal.dumps(index)
+    path = os.path.join(dest_dir, "_bytecode_bundle.dat")
+    with open(path + ".tmp", "wb") as f:
+        f.write(b"PYBNDL01" + importlib.util.MAGIC_NUMBER + len(raw).to_bytes(4, "little") + offset.to_bytes(8, "little"))
+        for _, code, _, _ in entries:
+            f.write(code)
+        f.write(raw)
+    os.chmod(path + ".tmp", 0o644)
+    os.replace(path + ".tmp", path)
+
+    hook = os.path.join(dest_dir, "_bytecode_bundle.py")
+    with open(hook, "w", encoding="utf-8") as f:
+        f.write(bundle["hook"])
+    py_compile.compile(hook, dfile=hook, doraise=True, invalidation_mode=MODES[bundle.get("invalidation-mode") or "unchecked-hash"])
+    with open(os.path.join(dest_dir, "_bytecode_bundle.pth"), "w", encoding="utf-8") as f:
+        f.write("import _bytecode_bundle; _bytecode_bundle.install(%r)\n" % bundle["env"])
+    log(f"bundle: {len(entries)} of {len(origins)} imported modules, {(offset + len(raw)) / 1e6:.1f} MB, in {path}")
+
+
+def main():
+    if sys.argv[1:] == ["--compile"]:
+        job = json.load(sys.stdin)
+        print(compile_files(job["pairs"], job["mode"]))
+        return
+    with open(sys.argv[1], encoding="utf-8") as f:
+        job = json.load(f)
+    apply_edits(job.get("edits") or [])
+    if job.get("invalidation-mode"):
+        recompile(job["invalidation-mode"])
+    if job.get("bundle"):
+        build_bundle(job["bundle"], int(job["epoch"]))
+
+
+if __name__ == "__main__":
+    main()
