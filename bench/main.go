@@ -3,11 +3,15 @@
 // PostgreSQL, fresh and existing /data), the per-start config step against
 // the 2018 image's, the image size per layer, the build (with -build) and
 // Synapse's memory with and without jemalloc, each against its target.
+// The startup section compares the start-up mechanisms of the image's
+// recipe (each turned off by a variable) with an image of the current
+// recipe (-baseline), side by side in one run.
 //
 //	go run ./bench                 # everything but the build (a few minutes)
 //	go run ./bench -build          # also cold, warm and no-change builds
 //	go run ./bench -sections size,config -runs 3
 //	go run ./bench -write-docs docs/benchmarks.md   # also add the run to the docs
+//	go run ./bench -sections startup -baseline synapse-main:latest
 //
 // Progress goes to stderr, the table to stdout. Everything it starts is
 // named bench-<pid>-… and removed at the end, also on Ctrl-C.
@@ -29,19 +33,22 @@ import (
 	"github.com/synapse-image/synapse-image/image/names"
 )
 
-var allSections = []string{"start", "config", "size", "build", "memory"}
+var allSections = []string{"start", "startup", "config", "size", "build", "memory"}
 
 type options struct {
 	image, pgImage, ociDir, repo string
 	// imageRef is what containers are created from: the ID image had when
 	// the run began, so a rebuild of synapse:latest meanwhile (other work
 	// on the machine) cannot mix two images in one table.
-	imageRef            string
-	sections            []string
-	runs, memRuns       int
-	configRuns, pyRuns  int
-	poll, idle, timeout time.Duration
-	portFrom, portTo    int
+	imageRef string
+	// baseline is the image of the current recipe the startup section
+	// compares with; baselineRef its ID when the run began.
+	baseline, baselineRef string
+	sections              []string
+	runs, memRuns         int
+	configRuns, pyRuns    int
+	poll, idle, timeout   time.Duration
+	portFrom, portTo      int
 	// writeDocs is the results file (docs/benchmarks.md) this run is added
 	// to; "" leaves it alone.
 	writeDocs string
@@ -59,6 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.pgImage, "postgres-image", "synapse-postgres:latest", "PostgreSQL `image` for the PostgreSQL start rows")
 	fs.StringVar(&o.ociDir, "oci", names.DefaultLayout(), "OCI layout `dir` the builder wrote, for the size section")
 	fs.StringVar(&o.repo, "repo", ".", "repository root `dir` (where scripts/ is)")
+	fs.StringVar(&o.baseline, "baseline", "", "`image` of the current recipe for the startup section to compare with (e.g. one built from main); empty: only the variables' variants")
 	fs.StringVar(&o.writeDocs, "write-docs", "", "also add this run (date, machine, table) to the generated part of `file`, e.g. docs/benchmarks.md, keeping the last 5 runs")
 	fs.IntVar(&o.runs, "runs", 5, "timed container starts per start case (median reported)")
 	fs.IntVar(&o.memRuns, "memory-runs", 3, "starts per memory variant")
@@ -148,7 +156,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logf("%s", m)
 
 	var e *engine
-	needsEngine := slices.ContainsFunc(o.sections, func(s string) bool { return s == "start" || s == "memory" })
+	if o.baseline != "" && slices.Contains(o.sections, "startup") {
+		id, err := docker(ctx, "image", "inspect", "--format", "{{.Id}}", o.baseline)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: -baseline %s: %v\n", o.baseline, err)
+			return 2
+		}
+		o.baselineRef = id
+		logf("baseline: %s (%s)", o.baseline, shortID(id))
+	}
+	needsEngine := slices.ContainsFunc(o.sections, func(s string) bool { return s == "start" || s == "startup" || s == "memory" })
 	if needsEngine {
 		if e, err = newEngine(ctx, fmt.Sprintf("bench-%d", os.Getpid())); err != nil {
 			fmt.Fprintln(stderr, "bench:", err)
@@ -170,6 +187,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		switch s {
 		case "start":
 			rows = append(rows, benchStart(ctx, e, o, m.DockerAPI, logf)...)
+		case "startup":
+			rows = append(rows, benchStartup(ctx, e, o, o.imageRef, logf)...)
 		case "config":
 			rows = append(rows, benchConfigStep(ctx, o.repo, o, logf)...)
 		case "size":

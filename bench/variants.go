@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// startVariant is one way of starting Synapse compared in the startup
+// section: an image and the variables that switch its start-up mechanisms.
+type startVariant struct {
+	key, label string
+	image      string   // image ID to create containers from
+	env        []string // NAME=value
+	targets    bool     // whether the start-up targets apply
+}
+
+// startupVariants are the variants the startup section compares, the
+// current recipe's image (baseline) first when there is one. Each variable
+// turns one mechanism of image/synapse.yaml's python: section off.
+func startupVariants(image, baseline string) []startVariant {
+	var vs []startVariant
+	if baseline != "" {
+		vs = append(vs, startVariant{key: "base", label: "current recipe", image: baseline})
+	}
+	return append(vs,
+		startVariant{key: "new", label: "new: unchecked-hash .pyc + dependency check without imports + bytecode bundle", image: image, targets: true},
+		startVariant{key: "nobundle", label: "new, SYNAPSE_BYTECODE_BUNDLE=off", image: image,
+			env: []string{"SYNAPSE_BYTECODE_BUNDLE=off"}},
+		startVariant{key: "pyc", label: "new, SYNAPSE_BYTECODE_BUNDLE=off SYNAPSE_FAST_DEPENDENCY_CHECK=off (unchecked-hash .pyc only)", image: image,
+			env: []string{"SYNAPSE_BYTECODE_BUNDLE=off", "SYNAPSE_FAST_DEPENDENCY_CHECK=off"}},
+	)
+}
+
+type variantResult struct {
+	health, healthy map[bool][]time.Duration // by fresh
+	rss             []int64                  // existing /data, idle after healthy
+	err             error
+}
+
+// benchStartup compares the start-up of the variants, SQLite, fresh and
+// existing /data, in rounds: each round starts every variant in each case
+// once, in turn, so the machine's changing load hits all of them alike.
+// Synapse's RSS is read in the existing-/data starts after o.idle.
+func benchStartup(ctx context.Context, e *engine, o options, image string, logf logFunc) []row {
+	const section = "startup"
+	variants := startupVariants(image, o.baselineRef)
+	results := make([]variantResult, len(variants))
+	fail := func(err error) []row {
+		return []row{failedRow(section, "start-up variants", err, nil)}
+	}
+	port, err := freePort(o.portFrom, o.portTo)
+	if err != nil {
+		return fail(err)
+	}
+	load0 := loadAvg()
+	for i, v := range variants {
+		results[i] = variantResult{health: map[bool][]time.Duration{}, healthy: map[bool][]time.Duration{}}
+		vol := e.name("startup", v.key)
+		if err := e.volume(ctx, vol); err != nil {
+			return fail(err)
+		}
+		logf("startup: %s: first start (not timed)", v.label)
+		if _, _, err := startVariantOnce(ctx, e, o, v, vol, port, "warm", false); err != nil {
+			results[i].err = fmt.Errorf("first start: %w", err)
+		}
+	}
+	for run := 1; run <= o.runs && ctx.Err() == nil; run++ {
+		for _, fresh := range []bool{false, true} {
+			for i, v := range variants {
+				r := &results[i]
+				if r.err != nil || ctx.Err() != nil {
+					continue
+				}
+				vol := e.name("startup", v.key)
+				if fresh {
+					vol = e.name("startup", v.key, "fresh", strconv.Itoa(run))
+					if err := e.volume(ctx, vol); err != nil {
+						r.err = err
+						continue
+					}
+				}
+				t, rss, err := startVariantOnce(ctx, e, o, v, vol, port, strconv.Itoa(run), !fresh)
+				if fresh {
+					if err := e.removeVolume(ctx, vol); err != nil {
+						logf("startup: %v", err)
+					}
+				}
+				if err != nil {
+					r.err = fmt.Errorf("run %d: %w", run, err)
+					continue
+				}
+				what := "existing /data"
+				if fresh {
+					what = "fresh /data"
+				} else {
+					r.rss = append(r.rss, rss)
+				}
+				logf("startup: %s, %s, run %d/%d: /health 200 after %s, healthy after %s", v.label, what, run, o.runs, seconds(t.health), seconds(t.healthy))
+				r.health[fresh] = append(r.health[fresh], t.health)
+				r.healthy[fresh] = append(r.healthy[fresh], t.healthy)
+			}
+		}
+	}
+	rows := []row{measured(section, "machine load (1, 5, 15 min averages) before → after the section", load0+" → "+loadAvg(), 0, nil)}
+	for i, v := range variants {
+		r := results[i]
+		if r.err == nil && len(r.rss) == 0 {
+			r.err = fmt.Errorf("no runs: %v", ctx.Err())
+		}
+		if r.err != nil {
+			rows = append(rows, failedRow(section, v.label, r.err, nil))
+			continue
+		}
+		for _, fresh := range []bool{false, true} {
+			data := "existing /data"
+			var t *target
+			if fresh {
+				data = "fresh /data"
+				if v.targets {
+					t = atMost(2.3, "≤ 2.3 s")
+				}
+			} else if v.targets {
+				t = atMost(2.0, "≤ 2.0 s")
+			}
+			h := r.health[fresh]
+			rows = append(rows,
+				measured(section, fmt.Sprintf("%s: SQLite, %s: start → first /health 200", v.label, data), spread(h), median(h).Seconds(), t),
+				measured(section, fmt.Sprintf("%s: SQLite, %s: start → Docker healthy", v.label, data), spread(r.healthy[fresh]), 0, nil))
+			if i > 0 && variants[0].key == "base" && results[0].err == nil {
+				ratio := median(h).Seconds() / median(results[0].health[fresh]).Seconds()
+				rows = append(rows, measured(section, fmt.Sprintf("%s: SQLite, %s: /health time ÷ current recipe's", v.label, data),
+					fmt.Sprintf("%.2f", ratio), 0, nil))
+			}
+		}
+		var rssTarget *target
+		if v.targets && variants[0].key == "base" && results[0].err == nil {
+			base := median(results[0].rss)
+			rssTarget = atMost(float64(base), "≤ current recipe's "+megabytes(base))
+		}
+		rows = append(rows, measured(section, fmt.Sprintf("%s: Synapse RSS, SQLite, existing /data, %s idle after healthy", v.label, o.idle),
+			fmt.Sprintf("%s (median of %d)", megabytes(median(r.rss)), len(r.rss)), float64(median(r.rss)), rssTarget))
+	}
+	return rows
+}
+
+// startVariantOnce starts variant v on vol and waits until it is healthy;
+// with readRSS it then idles and reads Synapse's (PID 1's) VmRSS.
+func startVariantOnce(ctx context.Context, e *engine, o options, v startVariant, vol string, port int, run string, readRSS bool) (startTimes, int64, error) {
+	name := e.name("startup", v.key, run)
+	args := []string{
+		"-p", fmt.Sprintf("127.0.0.1:%d:8008", port), "-v", vol + ":/data",
+		"-e", "SYNAPSE_SERVER_NAME=bench.test", "-e", "SYNAPSE_REPORT_STATS=no",
+	}
+	for _, kv := range v.env {
+		args = append(args, "-e", kv)
+	}
+	if err := e.create(ctx, name, append(args, v.image)...); err != nil {
+		return startTimes{}, 0, err
+	}
+	defer e.remove(context.WithoutCancel(ctx), name)
+	t, err := timeStart(ctx, e, name, fmt.Sprintf("http://127.0.0.1:%d/health", port), o.poll, o.timeout)
+	if err != nil {
+		return t, 0, err
+	}
+	var rss int64
+	if readRSS {
+		select {
+		case <-ctx.Done():
+			return t, 0, ctx.Err()
+		case <-time.After(o.idle):
+		}
+		status, err := e.exec(ctx, name, "cat", "/proc/1/status")
+		if err != nil {
+			return t, 0, err
+		}
+		st, err := procStatus(status)
+		if err != nil {
+			return t, 0, err
+		}
+		rss = st["VmRSS"]
+	}
+	_, err = e.stop(ctx, name, 30*time.Second)
+	return t, rss, err
+}
+
+// loadAvg is the machine's 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
