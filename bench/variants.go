@@ -27,10 +27,10 @@ func startupVariants(image, baseline string) []startVariant {
 		vs = append(vs, startVariant{key: "base", label: "current recipe", image: baseline})
 	}
 	return append(vs,
-		startVariant{key: "new", label: "new: unchecked-hash .pyc + dependency check without imports + bytecode bundle", image: image, targets: true},
+		startVariant{key: "new", label: "new (unchecked-hash .pyc, check without imports, bundle)", image: image, targets: true},
 		startVariant{key: "nobundle", label: "new, SYNAPSE_BYTECODE_BUNDLE=off", image: image,
 			env: []string{"SYNAPSE_BYTECODE_BUNDLE=off"}},
-		startVariant{key: "pyc", label: "new, SYNAPSE_BYTECODE_BUNDLE=off SYNAPSE_FAST_DEPENDENCY_CHECK=off (unchecked-hash .pyc only)", image: image,
+		startVariant{key: "pyc", label: "new, both variables off (unchecked-hash .pyc only)", image: image,
 			env: []string{"SYNAPSE_BYTECODE_BUNDLE=off", "SYNAPSE_FAST_DEPENDENCY_CHECK=off"}},
 	)
 }
@@ -132,7 +132,7 @@ func benchStartup(ctx context.Context, e *engine, o options, image string, logf 
 				measured(section, fmt.Sprintf("%s: SQLite, %s: start → Docker healthy", v.label, data), spread(r.healthy[fresh]), 0, nil))
 			if i > 0 && variants[0].key == "base" && results[0].err == nil {
 				ratio := median(h).Seconds() / median(results[0].health[fresh]).Seconds()
-				rows = append(rows, measured(section, fmt.Sprintf("%s: SQLite, %s: /health time ÷ current recipe's", v.label, data),
+				rows = append(rows, measured(section, fmt.Sprintf("%s: SQLite, %s: /health ÷ current recipe's", v.label, data),
 					fmt.Sprintf("%.2f", ratio), 0, nil))
 			}
 		}
@@ -141,7 +141,7 @@ func benchStartup(ctx context.Context, e *engine, o options, image string, logf 
 			base := median(results[0].rss)
 			rssTarget = atMost(float64(base), "≤ current recipe's "+megabytes(base))
 		}
-		rows = append(rows, measured(section, fmt.Sprintf("%s: Synapse RSS, SQLite, existing /data, %s idle after healthy", v.label, o.idle),
+		rows = append(rows, measured(section, fmt.Sprintf("%s: Synapse RSS, existing /data, %s after healthy", v.label, o.idle),
 			fmt.Sprintf("%s (median of %d)", megabytes(median(r.rss)), len(r.rss)), float64(median(r.rss)), rssTarget))
 	}
 	return rows
