@@ -68,6 +68,15 @@ func Unavailable(t testing.TB, format string, args ...any) {
 	t.Skipf("%s; set %s=1 to make this a failure", msg, RequiredEnv)
 }
 
+// RequireRoot skips (or with E2E_REQUIRED fails) a test that needs root, for
+// what it says (e.g. "changing owners"); CI runs the tests as root.
+func RequireRoot(t testing.TB, what string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(t, "%s needs root: run the tests as root (scripts/test.sh does in CI)", what)
+	}
+}
+
 // UniqueName returns Prefix + kind + a random suffix.
 func UniqueName(kind string) string {
 	b := make([]byte, 4)

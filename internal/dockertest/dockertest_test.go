@@ -136,6 +136,23 @@ func TestUnavailable(t *testing.T) {
 	}
 }
 
+func TestRequireRoot(t *testing.T) {
+	t.Setenv(RequiredEnv, "1")
+	rec := &recorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		RequireRoot(rec, "changing owners")
+	}()
+	<-done
+	if os.Geteuid() == 0 {
+		assert.Empty(t, rec.verdict, "root: the test goes on")
+		return
+	}
+	assert.Equal(t, "fail", rec.verdict)
+	assert.Contains(t, rec.msg, "changing owners needs root")
+}
+
 // recorder is a testing.TB whose Skipf and Fatalf only record.
 type recorder struct {
 	testing.TB

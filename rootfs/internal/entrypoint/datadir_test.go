@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/synapse-image/synapse-image/internal/dockertest"
 	"github.com/synapse-image/synapse-image/rootfs/internal/privileges"
 )
 
@@ -24,9 +25,7 @@ func TestNonRootNotWritable(t *testing.T) {
 // TestOwnershipOfKnownFiles: a key copied into a /data that already belongs
 // to UID:GID is given to UID:GID, without a recursive change.
 func TestOwnershipOfKnownFiles(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("changing owners needs root; run the tests as root (scripts/test.sh does in CI)")
-	}
+	dockertest.RequireRoot(t, "changing owners")
 	h := newHarness(t)
 	require.NoError(t, os.MkdirAll(h.path("media/sub"), 0o755))
 	require.NoError(t, os.WriteFile(h.path("media/sub/root-file"), nil, 0o644))

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/synapse-image/synapse-image/internal/dockertest"
 	"github.com/synapse-image/synapse-image/rootfs/internal/privileges"
 )
 
@@ -49,9 +50,7 @@ func TestSecretLinkOutOfData(t *testing.T) {
 // edited to name a root-owned file as signing key does not make root
 // change that file's owner (it once made /etc/shadow the Synapse user's).
 func TestManualSigningKeyOutOfData(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("changing owners needs root; run the tests as root (scripts/test.sh does in CI)")
-	}
+	dockertest.RequireRoot(t, "changing owners")
 	victim := filepath.Join(t.TempDir(), "shadow")
 	require.NoError(t, os.WriteFile(victim, []byte("x"), 0o600))
 	h := newHarness(t)
@@ -69,9 +68,7 @@ func TestManualSigningKeyOutOfData(t *testing.T) {
 // TestGeneratedLinkOutOfData: /data/generated linked to a root directory
 // does not make root change the owner of what is there.
 func TestGeneratedLinkOutOfData(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("changing owners needs root; run the tests as root (scripts/test.sh does in CI)")
-	}
+	dockertest.RequireRoot(t, "changing owners")
 	for _, dir := range []string{"generated", "appservices"} {
 		t.Run(dir, func(t *testing.T) {
 			victimDir := t.TempDir()

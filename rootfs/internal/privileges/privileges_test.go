@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
 
 func TestNeedsChown(t *testing.T) {
@@ -39,9 +41,7 @@ func TestNeedsChown(t *testing.T) {
 }
 
 func needRoot(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("changing owners needs root; run the tests as root (scripts/test.sh does in CI)")
-	}
+	dockertest.RequireRoot(t, "changing owners")
 }
 
 func TestChownTree(t *testing.T) {
