@@ -5,9 +5,10 @@
 // networks and volumes with unique e2e- names, waits for health, maps ports,
 // prints logs when a test fails and always cleans up after itself.
 //
-// It also holds the suite's one rule for a missing capability (no engine, no
-// image, no registry): skip with a clear message, or fail when E2E_REQUIRED
-// is set, as in CI. See Unavailable.
+// It also holds the module's one rule for a missing capability (no engine,
+// no image, no registry, not root): skip with a clear message, or fail when
+// E2E_REQUIRED is set, as in CI. See Unavailable; unit tests that need root
+// use it through RequireRoot.
 package dockertest
 
 import (
