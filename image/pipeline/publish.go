@@ -55,6 +55,9 @@ func Publish(ctx context.Context, o PublishOptions) error {
 	if opt.Log == nil {
 		opt.Log = func(format string, a ...any) { fmt.Fprintf(o.Log, "  "+format+"\n", a...) }
 	}
+	if opt.Attachments, err = attachments(o.From, img, func(f string, a ...any) { fmt.Fprintf(o.Log, "note: "+f+"\n", a...) }); err != nil {
+		return err
+	}
 	if err := opt.Check(); err != nil {
 		return UsageError{err}
 	}
@@ -63,7 +66,8 @@ func Publish(ctx context.Context, o PublishOptions) error {
 		what += fmt.Sprintf(" (Synapse %s, package %s)", info.Version, info.Version.Package)
 	}
 	fmt.Fprintf(o.Log, "publishing %s from %s to %s/%s\n", what, o.From, opt.Registry, opt.Repository)
-	results, err := publish.NewRegistry(opt).Publish(ctx, img)
+	reg := publish.NewRegistry(opt)
+	results, err := reg.Publish(ctx, img)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,9 @@ type Options struct {
 	Transport http.RoundTripper
 	// Log receives progress lines (steps and their durations); nil discards them.
 	Log func(format string, args ...any)
+	// Attachments are attached to the image as OCI 1.1 referrers once its
+	// tags are pushed (those the registry has already are left alone).
+	Attachments []Attachment
 }
 
 // Conflict is a tag that already points at another image.
@@ -80,7 +83,13 @@ func (e *ConflictError) Error() string {
 // that already point at the image are left alone, and blobs the registry
 // already has are not uploaded again, so publishing the same build twice
 // writes nothing.
-type Registry struct{ opt Options }
+type Registry struct {
+	opt      Options
+	attached []AttachResult
+}
+
+// Attached says what Publish did with each of Options.Attachments.
+func (p *Registry) Attached() []AttachResult { return p.attached }
 
 // NewRegistry returns the publisher for opt; Publish validates opt first
 // (Options.Check does it without the image).
@@ -119,6 +128,15 @@ func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image %s: manifest: %w", digest, err)
 	}
+	rawManifest, err := img.RawManifest()
+	if err != nil {
+		return nil, fmt.Errorf("image %s: manifest: %w", digest, err)
+	}
+	mediaType, err := img.MediaType()
+	if err != nil {
+		return nil, fmt.Errorf("image %s: media type: %w", digest, err)
+	}
+	subjects := map[v1.Hash]v1.Descriptor{digest: {MediaType: mediaType, Digest: digest, Size: int64(len(rawManifest))}}
 
 	base := opt.Transport
 	if base == nil {
@@ -156,6 +174,27 @@ func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
 		return nil, &ConflictError{Repository: repo.Name(), Image: digest, Conflicts: conflicts}
 	}
 
+	// attachAll attaches Options.Attachments once the tags are done.
+	attachAll := func(results []Result) ([]Result, error) {
+		if len(opt.Attachments) == 0 {
+			return results, nil
+		}
+		start := time.Now()
+		p.attached, err = attach(ctx, repo, opt.Attachments, subjects, opt.DryRun, ropts)
+		if err != nil {
+			return nil, err
+		}
+		count := map[Action]int{}
+		for _, a := range p.attached {
+			count[a.Action]++
+			if a.Action != Unchanged {
+				logf("%s", a)
+			}
+		}
+		logf("attachments of %s: %d pushed, %d would push, %d unchanged (%s)", digest, count[Pushed], count[WouldPush], count[Unchanged], since(start))
+		return results, nil
+	}
+
 	var todo []int
 	for i, r := range results {
 		if r.Action != Unchanged {
@@ -171,11 +210,11 @@ func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
 			}
 		}
 		logf("dry run: %d of %d tags would change, nothing written", len(todo), len(refs))
-		return results, nil
+		return attachAll(results)
 	}
 	if len(todo) == 0 {
 		logf("every tag already points at %s: nothing to push", digest)
-		return results, nil
+		return attachAll(results)
 	}
 
 	start = time.Now()
@@ -206,7 +245,7 @@ func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
 	up, upBytes := counter.uploaded(sizes)
 	logf("pushed %s: %d of %d blobs uploaded (%s), %d tag(s) written (%s)",
 		digest, up, len(sizes), humanBytes(upBytes), len(todo), since(start))
-	return results, nil
+	return attachAll(results)
 }
 
 // checkTags reads where each tag points now and says what publishing digest
