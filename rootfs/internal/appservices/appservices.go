@@ -5,7 +5,9 @@ package appservices
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,29 +19,41 @@ import (
 // checked the way Synapse checks it (an error names the file). A missing
 // dir means no app services.
 func Find(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
+	return FindIn(os.DirFS(dir), ".", dir)
+}
+
+// FindIn is Find for the directory name of fsys, whose absolute path is
+// abs (for the returned paths and messages). With an os.Root's FS, no
+// symbolic link leads out of the root.
+func FindIn(fsys fs.FS, name, abs string) ([]string, error) {
+	entries, err := fs.ReadDir(fsys, name)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: cannot read the app service directory: %w", dir, err)
+		return nil, fmt.Errorf("%s: cannot read the app service directory: %w", abs, err)
 	}
-	var files []string
+	var names []string
 	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") || (!strings.HasSuffix(name, ".yaml") && !strings.HasSuffix(name, ".yml")) {
+		n := e.Name()
+		if strings.HasPrefix(n, ".") || (!strings.HasSuffix(n, ".yaml") && !strings.HasSuffix(n, ".yml")) {
 			continue
 		}
-		p := filepath.Join(dir, name)
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+		if fi, err := fs.Stat(fsys, path.Join(name, n)); err == nil && fi.IsDir() {
 			continue
 		}
-		files = append(files, p)
+		names = append(names, n)
 	}
-	sort.Strings(files)
+	sort.Strings(names)
+	var files []string
 	ids := map[string]string{}
-	for _, p := range files {
-		id, err := Check(p)
+	for _, n := range names {
+		p := filepath.Join(abs, n)
+		b, err := fs.ReadFile(fsys, path.Join(name, n))
+		if err != nil {
+			return nil, fmt.Errorf("%s: cannot read app service registration: %w", p, unwrap(err))
+		}
+		id, err := check(p, b)
 		if err != nil {
 			return nil, err
 		}
@@ -47,6 +61,7 @@ func Find(dir string) ([]string, error) {
 			return nil, fmt.Errorf("%s: app service id %q is already used by %s; ids must be unique", p, id, other)
 		}
 		ids[id] = p
+		files = append(files, p)
 	}
 	return files, nil
 }
@@ -58,6 +73,10 @@ func Check(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: cannot read app service registration: %w", path, unwrap(err))
 	}
+	return check(path, b)
+}
+
+func check(path string, b []byte) (string, error) {
 	var reg map[string]any
 	if err := yaml.Unmarshal(b, &reg); err != nil {
 		return "", fmt.Errorf("%s: app service registration is not valid YAML: %w", path, err)
@@ -82,7 +101,7 @@ func Check(path string) (string, error) {
 func isString(v any) bool { _, ok := v.(string); return ok }
 
 func unwrap(err error) error {
-	var pe *os.PathError
+	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
 	}

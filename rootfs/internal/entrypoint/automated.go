@@ -55,8 +55,16 @@ func (s *starter) load() (*plan, error) {
 		s.logf("warning: %s", w)
 	}
 	p := &plan{settings: st, files: config.FilesFor(st.DataDir, st.ServerName)}
-	if p.appServices, err = appservices.Find(dataPath(st.Common, "appservices")); err != nil {
-		return nil, bad(err)
+	// Read without following a link out of the data directory (a linked
+	// appservices/ would have root read, and later own, what it points at).
+	if root, err := os.OpenRoot(st.DataDir); err == nil {
+		p.appServices, err = appservices.FindIn(root.FS(), "appservices", dataPath(st.Common, "appservices"))
+		root.Close()
+		if err != nil {
+			return nil, bad(err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, badf("SYNAPSE_DATA_DIR: %v", err)
 	}
 	p.secrets = config.Secrets{
 		RegistrationSharedSecret: st.RegistrationSharedSecret,
