@@ -9,9 +9,12 @@ import (
 	"os"
 	"strings"
 
+	"github.com/sigstore/sigstore/pkg/signature"
+
 	"github.com/synapse-image/synapse-image/image/names"
 	"github.com/synapse-image/synapse-image/image/pipeline"
 	"github.com/synapse-image/synapse-image/image/publish"
+	"github.com/synapse-image/synapse-image/image/sign"
 	"github.com/synapse-image/synapse-image/image/tags"
 )
 
@@ -53,6 +56,7 @@ func (c publishCommand) run(ctx context.Context, args []string, stdout, stderr i
 		username   = fs.String("username", c.getenv("REGISTRY_USERNAME"), "user name for the registry (default $REGISTRY_USERNAME; default credentials: the Docker config)")
 		pwFile     = fs.String("password-file", "", "read the password from `FILE`")
 		pwStdin    = fs.Bool("password-stdin", false, "read the password from standard input")
+		signKey    = fs.String("sign-key", "", "sign the pushed image with this cosign private key `FILE` (password: $COSIGN_PASSWORD)")
 	)
 	fs.Var(&tagList, "tag", "push under this `TAG` instead of the computed tags (repeatable)")
 	fs.Usage = func() {
@@ -86,6 +90,16 @@ func (c publishCommand) run(ctx context.Context, args []string, stdout, stderr i
 	if err != nil {
 		return usageError{Err: err}
 	}
+	var signer signature.SignerVerifier
+	if *signKey != "" {
+		var password []byte
+		if p := c.getenv("COSIGN_PASSWORD"); p != "" {
+			password = []byte(p)
+		}
+		if signer, err = sign.LoadPrivateKey(*signKey, password); err != nil {
+			return usageError{Err: fmt.Errorf("--sign-key: %w", err)}
+		}
+	}
 
 	return pipeline.Publish(ctx, pipeline.PublishOptions{
 		From: *from,
@@ -97,6 +111,7 @@ func (c publishCommand) run(ctx context.Context, args []string, stdout, stderr i
 			DryRun:      *dryRun,
 			Insecure:    *insecure,
 			Auth:        auth,
+			Signer:      signer,
 		},
 		Tags:   tags.Options{NoLatest: *noLatest, PackageTag: *packageTag},
 		Stdout: stdout,

@@ -216,6 +216,8 @@ func TestPublishCommandRejects(t *testing.T) {
 		{"bad tag", nil, []string{"--registry", host, "--from", dir, "--tag", "-x"}, true, `tag "-x"`},
 		{"registry with scheme", nil, []string{"--registry", "http://" + host, "--from", dir}, true, "without a scheme"},
 		{"no layout", nil, []string{"--registry", host, "--from", filepath.Join(t.TempDir(), "none")}, false, "run `go run . build` first"},
+		{"missing signing key", nil, []string{"--registry", host, "--sign-key", filepath.Join(t.TempDir(), "cosign.key")}, true, "--sign-key: signing key"},
+		{"signing key that is not a key", nil, []string{"--registry", host, "--sign-key", pwFile}, true, "--sign-key: signing key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,6 +25,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"build":   {"build an image from a recipe (default image/synapse.yaml)", runBuild},
 		"publish": {"push a built image to an OCI registry under its tags", runPublish},
+		"verify":  {"check a published image's SBOM, provenance and signatures", runVerify},
 	}
 }
 
@@ -67,7 +68,7 @@ type usageError = pipeline.UsageError
 
 func usage(w io.Writer, cmds map[string]command) {
 	fmt.Fprintln(w, "usage: go run . COMMAND [flags]   (COMMAND -h for its flags)")
-	for _, name := range []string{"build", "publish"} {
+	for _, name := range []string{"build", "publish", "verify"} {
 		if c, ok := cmds[name]; ok {
 			fmt.Fprintf(w, "  %-8s %s\n", name, c.summary)
 		}

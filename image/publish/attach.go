@@ -138,3 +138,7 @@ func attach(ctx context.Context, repo name.Repository, list []Attachment, subjec
 	}
 	return out, nil
 }
+
+// IsLoopback reports whether a registry HOST[:PORT] is on loopback, where
+// plain HTTP is allowed (the rule publish follows; verify reads the same way).
+func IsLoopback(registry string) bool { return isLoopback(registry) }

@@ -15,7 +15,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/sigstore/sigstore/pkg/signature"
 
+	"github.com/synapse-image/synapse-image/image/sign"
 	"github.com/synapse-image/synapse-image/image/tags"
 )
 
@@ -52,6 +54,9 @@ type Options struct {
 	// Attachments are attached to the image as OCI 1.1 referrers once its
 	// tags are pushed (those the registry has already are left alone).
 	Attachments []Attachment
+	// Signer, when set, signs the image's digest in cosign's format
+	// (image/sign) once its tags and attachments are pushed.
+	Signer signature.SignerVerifier
 }
 
 // Conflict is a tag that already points at another image.
@@ -194,6 +199,28 @@ func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
 		logf("attachments of %s: %d pushed, %d would push, %d unchanged (%s)", digest, count[Pushed], count[WouldPush], count[Unchanged], since(start))
 		return results, nil
 	}
+	// finish attaches, then signs: a signature covers a manifest whose
+	// referrers are in place.
+	finish := func(results []Result) ([]Result, error) {
+		results, err := attachAll(results)
+		if err != nil || opt.Signer == nil {
+			return results, err
+		}
+		if opt.DryRun {
+			ok, err := sign.Signed(ctx, repo, digest, opt.Signer, ropts...)
+			if err != nil {
+				return nil, explain(repo, err)
+			}
+			logf("signature of %s: %s", digest, map[bool]string{true: "unchanged", false: "would sign"}[ok])
+			return results, nil
+		}
+		wrote, err := sign.Sign(ctx, repo, digest, opt.Signer, ropts...)
+		if err != nil {
+			return nil, explain(repo, err)
+		}
+		logf("signature of %s: %s (%s)", digest, map[bool]string{true: "signed", false: "unchanged"}[wrote], sign.Tag(repo, digest).TagStr())
+		return results, nil
+	}
 
 	var todo []int
 	for i, r := range results {
@@ -210,11 +237,11 @@ func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
 			}
 		}
 		logf("dry run: %d of %d tags would change, nothing written", len(todo), len(refs))
-		return attachAll(results)
+		return finish(results)
 	}
 	if len(todo) == 0 {
 		logf("every tag already points at %s: nothing to push", digest)
-		return attachAll(results)
+		return finish(results)
 	}
 
 	start = time.Now()
@@ -245,7 +272,7 @@ func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
 	up, upBytes := counter.uploaded(sizes)
 	logf("pushed %s: %d of %d blobs uploaded (%s), %d tag(s) written (%s)",
 		digest, up, len(sizes), humanBytes(upBytes), len(todo), since(start))
-	return attachAll(results)
+	return finish(results)
 }
 
 // checkTags reads where each tag points now and says what publishing digest

@@ -1,0 +1,231 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/image/names"
+	"github.com/synapse-image/synapse-image/image/pipeline"
+	"github.com/synapse-image/synapse-image/image/provenance"
+	"github.com/synapse-image/synapse-image/image/publish"
+	"github.com/synapse-image/synapse-image/image/sbom"
+	"github.com/synapse-image/synapse-image/image/sign"
+	"github.com/synapse-image/synapse-image/internal/dockertest"
+)
+
+func platformImage(t *testing.T) v1.Image {
+	t.Helper()
+	img, err := random.Image(128, 1)
+	require.NoError(t, err)
+	cf, err := img.ConfigFile()
+	require.NoError(t, err)
+	cf.OS, cf.Architecture = "linux", "amd64"
+	img, err = mutate.ConfigFile(img, cf)
+	require.NoError(t, err)
+	return img
+}
+
+// attestationsOf makes an SBOM and a provenance statement describing img,
+// as the build does, to be attached to subject (normally img itself).
+func attestationsOf(t *testing.T, img v1.Image, subject v1.Hash) []publish.Attachment {
+	t.Helper()
+	d, err := img.Digest()
+	require.NoError(t, err)
+	created := time.Unix(1764374400, 0)
+	var doc bytes.Buffer
+	require.NoError(t, sbom.Write(&doc, sbom.Document(&sbom.Contents{Debs: []sbom.Deb{{Name: "libc6", Version: "2.43-7", Architecture: "amd64", Source: "glibc", SourceVersion: "2.43-7"}}},
+		sbom.Subject{Repository: "synapse", Digest: d.String(), Arch: "amd64", Created: created})))
+	st, err := provenance.New(provenance.Build{Repository: "synapse", Digest: d.String(), Platform: "linux/amd64", Source: "https://example.org/x", Epoch: created})
+	require.NoError(t, err)
+	var prov bytes.Buffer
+	require.NoError(t, provenance.Write(&prov, st))
+	return []publish.Attachment{
+		{Subject: subject, ArtifactType: publish.ArtifactTypeSPDX, Data: doc.Bytes(), Created: created, Name: "SBOM linux/amd64"},
+		{Subject: subject, ArtifactType: publish.ArtifactTypeInToto, Data: prov.Bytes(), Created: created, Name: "provenance linux/amd64"},
+	}
+}
+
+func keyPair(t *testing.T) (signature.SignerVerifier, signature.Verifier) {
+	t.Helper()
+	privPEM, pubPEM, err := cryptoutils.GeneratePEMEncodedECDSAKeyPair(elliptic.P256(), cryptoutils.SkipPassword)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "k"), privPEM, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "k.pub"), pubPEM, 0o644))
+	sv, err := sign.LoadPrivateKey(filepath.Join(dir, "k"), nil)
+	require.NoError(t, err)
+	v, err := sign.LoadPublicKey(filepath.Join(dir, "k.pub"))
+	require.NoError(t, err)
+	return sv, v
+}
+
+// lines renders the checks as the command prints them.
+func lines(checks []Check) string {
+	var b strings.Builder
+	for _, c := range checks {
+		b.WriteString(c.String() + "\n")
+	}
+	return b.String()
+}
+
+// testVerify publishes a signed image with its attestations to the
+// registry at host, verifies it, then tampers with it in two ways and
+// checks that verify fails each time.
+func testVerify(t *testing.T, host string) {
+	ctx := context.Background()
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	repoName := "verify-test/synapse-" + hex.EncodeToString(suffix)
+	repo, err := name.NewRepository(host+"/"+repoName, name.Insecure)
+	require.NoError(t, err)
+	ref := repo.Tag("latest")
+	sv, pub := keyPair(t)
+	publishOpts := func(tags ...string) publish.Options {
+		return publish.Options{Registry: host, Repository: repoName, Tags: tags, Keychain: authn.NewMultiKeychain()}
+	}
+
+	img := platformImage(t)
+	d, err := img.Digest()
+	require.NoError(t, err)
+	o := publishOpts("latest")
+	o.Attachments = attestationsOf(t, img, d)
+	o.Signer = sv
+	_, err = publish.NewRegistry(o).Publish(ctx, img)
+	require.NoError(t, err)
+
+	checks := Verify(ctx, ref, Options{Key: pub, Platforms: []string{"linux/amd64"}})
+	out := lines(checks)
+	t.Logf("verify %s:\n%s", ref, out)
+	require.False(t, Failed(checks), out)
+	assert.Contains(t, out, "ok   linux/amd64 "+d.String()+" has an SBOM (1)\n")
+	assert.Contains(t, out, "ok   linux/amd64 "+d.String()+" has a provenance statement (1)\n")
+	assert.Contains(t, out, "ok   linux/amd64 "+d.String()+" signed by the key\n")
+	assert.Contains(t, out, "describes "+d.String()+"\n")
+
+	// Another key: only the signature check fails.
+	_, otherPub := keyPair(t)
+	checks = Verify(ctx, ref, Options{Key: otherPub})
+	require.True(t, Failed(checks))
+	for _, c := range checks {
+		assert.Equal(t, !strings.Contains(c.What, "signed by the key"), c.OK, c.String())
+	}
+	// A platform the tag lacks.
+	assert.True(t, Failed(Verify(ctx, ref, Options{Platforms: []string{"linux/arm64"}})))
+
+	// Tampering 1: an SBOM of another image attached to this one.
+	other := platformImage(t)
+	forged := publishOpts("latest")
+	forged.Attachments = attestationsOf(t, other, d)[:1]
+	_, err = publish.NewRegistry(forged).Publish(ctx, img)
+	require.NoError(t, err)
+	checks = Verify(ctx, ref, Options{Key: pub})
+	out = lines(checks)
+	require.True(t, Failed(checks), out)
+	otherDigest, err := other.Digest()
+	require.NoError(t, err)
+	assert.Contains(t, out, "FAIL linux/amd64 SBOM ")
+	assert.Contains(t, out, "describes "+otherDigest.String()+"\n")
+
+	// Tampering 2: the tag re-pointed at another image (no attestations, unsigned).
+	_, err = publish.NewRegistry(publishOpts("latest")).Publish(ctx, other)
+	require.NoError(t, err)
+	checks = Verify(ctx, ref, Options{Key: pub})
+	out = lines(checks)
+	require.True(t, Failed(checks), out)
+	assert.Contains(t, out, "FAIL linux/amd64 "+otherDigest.String()+" has an SBOM (0)\n")
+	assert.Contains(t, out, "FAIL linux/amd64 "+otherDigest.String()+" has a provenance statement (0)\n")
+	assert.Contains(t, out, "FAIL linux/amd64 "+otherDigest.String()+" signed by the key: no signature")
+
+	// A tag that does not exist: one failed line.
+	checks = Verify(ctx, repo.Tag("missing"), Options{})
+	require.Len(t, checks, 1)
+	assert.False(t, checks[0].OK)
+}
+
+func TestVerify(t *testing.T) {
+	t.Run("in-process registry without the referrers API", func(t *testing.T) {
+		srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+		defer srv.Close()
+		testVerify(t, strings.TrimPrefix(srv.URL, "http://"))
+	})
+	t.Run("in-process registry with the referrers API", func(t *testing.T) {
+		srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true)))
+		defer srv.Close()
+		testVerify(t, strings.TrimPrefix(srv.URL, "http://"))
+	})
+	t.Run("docker-registry", func(t *testing.T) {
+		reg := os.Getenv("TEST_REGISTRY")
+		if reg == "" {
+			dockertest.Unavailable(t, "TEST_REGISTRY is not set: run scripts/test.sh, or start Debian's docker-registry and set TEST_REGISTRY=127.0.0.1:PORT")
+		}
+		testVerify(t, reg)
+	})
+}
+
+// TestPublishAndVerifyTheBuiltImage publishes the image `go run . build`
+// wrote, signed, to the real registry (TEST_REGISTRY) as the publish
+// command does, then verifies it from the registry alone.
+func TestPublishAndVerifyTheBuiltImage(t *testing.T) {
+	reg := os.Getenv("TEST_REGISTRY")
+	if reg == "" {
+		dockertest.Unavailable(t, "TEST_REGISTRY is not set: run scripts/test.sh, or start Debian's docker-registry and set TEST_REGISTRY=127.0.0.1:PORT")
+	}
+	root, err := os.Getwd()
+	require.NoError(t, err)
+	for ; ; root = filepath.Dir(root) {
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			break
+		}
+		require.NotEqual(t, "/", root)
+	}
+	layout := filepath.Join(root, names.DefaultLayout())
+	if _, err := os.Stat(filepath.Join(layout, "index.json")); err != nil {
+		dockertest.Unavailable(t, "no OCI layout at %s: run `go run . build` first", layout)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	sv, pub := keyPair(t)
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	repoName := "verify-e2e/synapse-" + hex.EncodeToString(suffix)
+	var stdout, log bytes.Buffer
+	err = pipeline.Publish(ctx, pipeline.PublishOptions{
+		From:     layout,
+		Registry: publish.Options{Registry: reg, Repository: repoName, Tags: []string{"verify-e2e"}, Keychain: authn.NewMultiKeychain(), Signer: sv},
+		Stdout:   &stdout, Log: &log,
+	})
+	require.NoError(t, err, log.String())
+	t.Logf("publish:\n%s%s", log.String(), stdout.String())
+	ref, err := name.ParseReference(reg+"/"+repoName+":verify-e2e", name.Insecure)
+	require.NoError(t, err)
+	checks := Verify(ctx, ref, Options{Key: pub, Remote: []remote.Option{remote.WithAuthFromKeychain(authn.NewMultiKeychain())}})
+	out := lines(checks)
+	t.Logf("verify:\n%s", out)
+	require.False(t, Failed(checks), out)
+	assert.Contains(t, out, " has an SBOM (1)")
+	assert.Contains(t, out, " has a provenance statement (1)")
+	assert.Contains(t, out, " signed by the key")
+}
