@@ -123,14 +123,7 @@ func TestSynapseAcceptsGoldenConfigs(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			dir := dataDir(t)
-			if len(c.appServices) > 0 {
-				require.NoError(t, os.MkdirAll(filepath.Join(dir, "appservices"), 0o755))
-				for _, f := range c.appServices {
-					b, err := os.ReadFile(filepath.Join("testdata", "appservices", f))
-					require.NoError(t, err)
-					require.NoError(t, os.WriteFile(filepath.Join(dir, "appservices", f), b, 0o644))
-				}
-			}
+			c.copyInputs(t, dir)
 			golden, err := os.ReadFile(c.golden())
 			require.NoError(t, err)
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "golden.yaml"), golden, 0o644))

@@ -24,6 +24,7 @@ type goldenCase struct {
 	mode        string // "run" or "generate"
 	env         map[string]string
 	appServices []string // files from testdata/appservices
+	fragments   []string // files from testdata/conf.d
 	ipv6        bool
 }
 
@@ -74,6 +75,26 @@ var goldenCases = []goldenCase{
 		appServices: []string{"bridge-a.yaml", "bot-b.yml"},
 	},
 	{
+		// Generic settings: SYNAPSE_CONFIG__ variables over conf.d
+		// fragments over the contract's config, values read as YAML 1.1.
+		name: "generic",
+		mode: "run",
+		env: map[string]string{
+			"SYNAPSE_SERVER_NAME": "example.com", "SYNAPSE_REPORT_STATS": "no", "SYNAPSE_NO_TLS": "yes",
+			"SYNAPSE_CONFIG__RC_MESSAGE__PER_SECOND":             "100",
+			"SYNAPSE_CONFIG__RC_MESSAGE__BURST_COUNT":            "1000",
+			"SYNAPSE_CONFIG__RC_JOINS__LOCAL":                    "{per_second: 10, burst_count: 100}",
+			"SYNAPSE_CONFIG__PRESENCE__ENABLED":                  "off",
+			"SYNAPSE_CONFIG__FEDERATION_DOMAIN_WHITELIST":        "[matrix.org, example.org]",
+			"SYNAPSE_CONFIG__ALLOW_PUBLIC_ROOMS_OVER_FEDERATION": "yes",
+			"SYNAPSE_CONFIG__EVENT_CACHE_SIZE":                   "50K",
+			"SYNAPSE_CONFIG__URL_PREVIEW_ACCEPT_LANGUAGE":        "~",
+			"SYNAPSE_CONFIG__MEDIA_STORE_PATH":                   "/data/media-store",
+			"SYNAPSE_CONFIG__LISTENERS":                          "[{port: 8080, type: http, x_forwarded: true, bind_addresses: ['0.0.0.0'], resources: [{names: [client, federation], compress: false}]}]",
+		},
+		fragments: []string{"10-previews.yaml", "20-retention.yml"},
+	},
+	{
 		name: "generate",
 		mode: "generate",
 		env:  map[string]string{"SYNAPSE_SERVER_NAME": "example.com", "SYNAPSE_REPORT_STATS": "no", "SYNAPSE_ENABLE_REGISTRATION": "1"},
@@ -99,17 +120,27 @@ func (r *detRand) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// copyInputs puts the case's app services and conf.d fragments into the
+// data directory dir.
+func (c goldenCase) copyInputs(t testing.TB, dir string) {
+	t.Helper()
+	for sub, files := range map[string][]string{"appservices": c.appServices, "conf.d": c.fragments} {
+		if len(files) == 0 {
+			continue
+		}
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, sub), 0o755))
+		for _, f := range files {
+			b, err := os.ReadFile(filepath.Join("testdata", sub, f))
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, sub, f), b, 0o644))
+		}
+	}
+}
+
 // runCase runs /start in-process for c with data dir dir; it returns stderr.
 func runCase(t testing.TB, c goldenCase, dir string) string {
 	t.Helper()
-	if len(c.appServices) > 0 {
-		require.NoError(t, os.MkdirAll(filepath.Join(dir, "appservices"), 0o755))
-		for _, f := range c.appServices {
-			b, err := os.ReadFile(filepath.Join("testdata", "appservices", f))
-			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(filepath.Join(dir, "appservices", f), b, 0o644))
-		}
-	}
+	c.copyInputs(t, dir)
 	vars := map[string]string{"SYNAPSE_DATA_DIR": dir, "UID": fmt.Sprint(testUID), "GID": fmt.Sprint(testGID)}
 	for k, v := range c.env {
 		vars[k] = v

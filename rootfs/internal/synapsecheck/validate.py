@@ -28,6 +28,8 @@ except ConfigError as e:
     print("synapse: error in configuration%s: %s" % (" at '%s'" % where if where else "", msg))
     sys.exit(2)
 except Exception as e:  # Synapse fails on some bad values with other errors
-    print("synapse: %s: %s" % (type(e).__name__, " ".join(str(e).split())))
+    # attrs' ValueError carries (message, attribute, ...): the message is enough.
+    msg = e.args[0] if len(e.args) > 1 and isinstance(e.args[0], str) else str(e)
+    print("synapse: %s: %s" % (type(e).__name__, " ".join(msg.split())))
     sys.exit(2)
 print("synapse: the config is valid")

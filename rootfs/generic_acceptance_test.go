@@ -1,0 +1,73 @@
+package rootfs_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// parsedGeneric is run by the image's python3: Synapse loads the config and
+// prints, as JSON, the values it parsed for the generic settings of the
+// "generic" golden case.
+const parsedGeneric = `
+import json, sys
+from synapse.config.homeserver import HomeServerConfig
+c = HomeServerConfig.load_config("generic", ["--config-path", sys.argv[1]])
+print(json.dumps({
+    "rc_message": [c.ratelimiting.rc_message.per_second, c.ratelimiting.rc_message.burst_count],
+    "rc_joins_local": [c.ratelimiting.rc_joins_local.per_second, c.ratelimiting.rc_joins_local.burst_count],
+    "presence": c.server.presence_enabled,
+    "federation_domain_whitelist": sorted(c.federation.federation_domain_whitelist),
+    "allow_public_rooms_over_federation": c.server.allow_public_rooms_over_federation,
+    "url_preview_enabled": c.media.url_preview_enabled,
+    "url_preview_accept_language": c.media.url_preview_accept_language,
+    "max_spider_size": c.media.max_spider_size,
+    "retention": [c.retention.retention_enabled, c.retention.retention_default_min_lifetime, len(c.retention.retention_purge_jobs)],
+    "event_cache_size": c.caches.event_cache_size,
+    "media_store_path": c.media.media_store_path,
+    "listeners": [[l.port, l.type, l.http_options.x_forwarded] for l in c.server.listeners],
+}))
+`
+
+// TestSynapseUnderstandsGenericSettings: real Synapse reads the generic
+// golden config with the values the variables and fragments meant — the
+// YAML 1.1 words (yes, off) as booleans, the variables over the fragments,
+// a key removed with null back to Synapse's default.
+func TestSynapseUnderstandsGenericSettings(t *testing.T) {
+	d := setupDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := dataDir(t)
+	require.NoError(t, os.Chmod(dir, 0o777)) // Synapse makes the media store and uploads as 991
+	golden, err := os.ReadFile(filepath.Join("testdata", "golden", "generic.homeserver.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "generic.yaml"), golden, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "example.com.signing.key"), []byte("ed25519 a_test 7Pw/z3PvR5q0J6G7y+2TxV8mZ4m1wQYrTgTq2aVZK0g\n"), 0o644))
+	out, err := docker(ctx, "run", "--rm", "--user", "991:991", "-v", dir+":/data", "--entrypoint", "python3", d.image, "-P", "-c", parsedGeneric, "/data/generic.yaml")
+	require.NoError(t, err, out)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &got), out)
+	want := map[string]any{
+		"rc_message":                         []any{100.0, 1000.0},
+		"rc_joins_local":                     []any{10.0, 100.0},
+		"presence":                           false,
+		"federation_domain_whitelist":        []any{"example.org", "matrix.org"},
+		"allow_public_rooms_over_federation": true,
+		"url_preview_enabled":                true,
+		"url_preview_accept_language":        []any{"en"}, // Synapse's default: null removed the fragment's
+		"max_spider_size":                    10.0 * 1024 * 1024,
+		"retention":                          []any{true, 86400000.0, 2.0},
+		"event_cache_size":                   51200.0,
+		"media_store_path":                   "/data/media-store",
+		"listeners":                          []any{[]any{8080.0, "http", true}},
+	}
+	assert.Equal(t, want, got)
+}
