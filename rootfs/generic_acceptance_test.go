@@ -3,7 +3,10 @@ package rootfs_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,4 +73,52 @@ func TestSynapseUnderstandsGenericSettings(t *testing.T) {
 		"listeners":                          []any{[]any{8080.0, "http", true}},
 	}
 	assert.Equal(t, want, got)
+}
+
+// TestCheckSynapseInImage: /start check --synapse in the image, as root
+// with a fresh data directory (before the first start): Synapse parses the
+// merged config as the Synapse user, a config it refuses is exit 2 with
+// Synapse's own message on one line, and nothing is written.
+func TestCheckSynapseInImage(t *testing.T) {
+	d := setupDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := dataDir(t)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "conf.d"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "conf.d", "10-previews.yaml"), []byte("url_preview_enabled: yes\n"), 0o644))
+	check := func(extra ...string) (string, int) {
+		args := []string{"run", "--rm", "-v", d.bin + ":/start:ro", "-v", dir + ":/data", "--entrypoint", "/start",
+			"-e", "SYNAPSE_SERVER_NAME=example.com", "-e", "SYNAPSE_REPORT_STATS=no"}
+		args = append(append(args, extra...), d.image, "check", "--synapse")
+		out, err := docker(ctx, args...)
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return out, exit.ExitCode()
+		}
+		require.NoError(t, err, out)
+		return out, 0
+	}
+	before := snapshotDir(t, dir)
+
+	out, code := check()
+	assert.Equal(t, 2, code, out)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	assert.Equal(t, "start: error: synapse: error in configuration: For security, you must specify an explicit target IP address blacklist in url_preview_ip_range_blacklist for url previewing to work",
+		lines[len(lines)-1])
+
+	out, code = check("-e", "SYNAPSE_CONFIG__URL_PREVIEW_IP_RANGE_BLACKLIST=['127.0.0.0/8', '10.0.0.0/8']")
+	assert.Equal(t, 0, code, out)
+	assert.Contains(t, out, "start: Synapse accepts the config")
+	assert.Equal(t, before, snapshotDir(t, dir), "check --synapse writes nothing (not even the media store)")
+}
+
+// snapshotDir lists the entries below dir.
+func snapshotDir(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	require.NoError(t, filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		out = append(out, p)
+		return err
+	}))
+	return out
 }

@@ -17,8 +17,12 @@ if not isinstance(cfg, dict):
 if "signing_key" not in cfg and not os.path.exists(str(cfg.get("signing_key_path", ""))):
     cfg["signing_key"] = "ed25519 check 7Pw/z3PvR5q0J6G7y+2TxV8mZ4m1wQYrTgTq2aVZK0g"
 
-from synapse.config._base import ConfigError  # noqa: E402
+from synapse.config._base import Config, ConfigError  # noqa: E402
 from synapse.config.homeserver import HomeServerConfig  # noqa: E402
+
+# Parsing makes the media store and other directories: check writes
+# nothing (and before the first start they may not be writable yet).
+Config.ensure_directory = classmethod(lambda cls, dir_path: cls.abspath(dir_path))
 
 try:
     HomeServerConfig().parse_config_dict(cfg, config_dir_path=config_dir, data_dir_path=data_dir)
