@@ -108,10 +108,6 @@ func (p *Registry) String() string {
 // uploading what the registry does not have yet, and returns one Result per
 // tag in the order given.
 func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
-	img, err := asImage(a, "the registry publisher")
-	if err != nil {
-		return nil, err
-	}
 	opt := p.opt
 	logf := opt.Log
 	if logf == nil {
@@ -125,23 +121,24 @@ func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	digest, err := img.Digest()
+	digest, err := digestOf(a)
 	if err != nil {
-		return nil, fmt.Errorf("image digest: %w", err)
+		return nil, err
 	}
-	m, err := img.Manifest()
+	// The manifests pushed (the image, or the index and each of its
+	// images): what attachments may refer to and what is signed.
+	subjects, err := manifestsOf(a)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: manifest: %w", digest, err)
+		return nil, fmt.Errorf("%s: %w", digest, err)
 	}
-	rawManifest, err := img.RawManifest()
+	taggable, ok := a.(remote.Taggable)
+	if !ok {
+		return nil, fmt.Errorf("%s: cannot be pushed", digest)
+	}
+	sizes, err := blobSizes(a)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: manifest: %w", digest, err)
+		return nil, fmt.Errorf("%s: %w", digest, err)
 	}
-	mediaType, err := img.MediaType()
-	if err != nil {
-		return nil, fmt.Errorf("image %s: media type: %w", digest, err)
-	}
-	subjects := map[v1.Hash]v1.Descriptor{digest: {MediaType: mediaType, Digest: digest, Size: int64(len(rawManifest))}}
 
 	base := opt.Transport
 	if base == nil {
@@ -206,19 +203,21 @@ func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
 		if err != nil || opt.Signer == nil {
 			return results, err
 		}
-		if opt.DryRun {
-			ok, err := sign.Signed(ctx, repo, digest, opt.Signer, ropts...)
+		for _, d := range sortedDigests(subjects) {
+			if opt.DryRun {
+				ok, err := sign.Signed(ctx, repo, d, opt.Signer, ropts...)
+				if err != nil {
+					return nil, explain(repo, err)
+				}
+				logf("signature of %s: %s", d, map[bool]string{true: "unchanged", false: "would sign"}[ok])
+				continue
+			}
+			wrote, err := sign.Sign(ctx, repo, d, opt.Signer, ropts...)
 			if err != nil {
 				return nil, explain(repo, err)
 			}
-			logf("signature of %s: %s", digest, map[bool]string{true: "unchanged", false: "would sign"}[ok])
-			return results, nil
+			logf("signature of %s: %s (%s)", d, map[bool]string{true: "signed", false: "unchanged"}[wrote], sign.Tag(repo, d).TagStr())
 		}
-		wrote, err := sign.Sign(ctx, repo, digest, opt.Signer, ropts...)
-		if err != nil {
-			return nil, explain(repo, err)
-		}
-		logf("signature of %s: %s (%s)", digest, map[bool]string{true: "signed", false: "unchanged"}[wrote], sign.Tag(repo, digest).TagStr())
 		return results, nil
 	}
 
@@ -253,7 +252,7 @@ func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
 	for n, i := range todo {
 		// The first push uploads the missing blobs; later ones only put the
 		// manifest under another tag (the pusher remembers what it wrote).
-		if err = pusher.Push(ctx, refs[i], img); err != nil {
+		if err = pusher.Push(ctx, refs[i], taggable); err != nil {
 			err = explain(repo, err)
 			if n > 0 {
 				err = fmt.Errorf("%w (tags already written: %s)", err, written(results, todo[:n]))
@@ -264,10 +263,6 @@ func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
 	stopProgress()
 	if err != nil {
 		return nil, err
-	}
-	sizes := map[v1.Hash]int64{m.Config.Digest: m.Config.Size}
-	for _, l := range m.Layers {
-		sizes[l.Digest] = l.Size
 	}
 	up, upBytes := counter.uploaded(sizes)
 	logf("pushed %s: %d of %d blobs uploaded (%s), %d tag(s) written (%s)",

@@ -36,13 +36,15 @@ import (
 	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
 
-func platformImage(t *testing.T) v1.Image {
+func platformImage(t *testing.T) v1.Image { return archImage(t, "amd64") }
+
+func archImage(t *testing.T, arch string) v1.Image {
 	t.Helper()
 	img, err := random.Image(128, 1)
 	require.NoError(t, err)
 	cf, err := img.ConfigFile()
 	require.NoError(t, err)
-	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.OS, cf.Architecture = "linux", arch
 	img, err = mutate.ConfigFile(img, cf)
 	require.NoError(t, err)
 	return img
@@ -54,17 +56,20 @@ func attestationsOf(t *testing.T, img v1.Image, subject v1.Hash) []publish.Attac
 	t.Helper()
 	d, err := img.Digest()
 	require.NoError(t, err)
+	cf, err := img.ConfigFile()
+	require.NoError(t, err)
+	arch := cf.Architecture
 	created := time.Unix(1764374400, 0)
 	var doc bytes.Buffer
 	require.NoError(t, sbom.Write(&doc, sbom.Document(&sbom.Contents{Debs: []sbom.Deb{{Name: "libc6", Version: "2.43-7", Architecture: "amd64", Source: "glibc", SourceVersion: "2.43-7"}}},
-		sbom.Subject{Repository: "synapse", Digest: d.String(), Arch: "amd64", Created: created})))
-	st, err := provenance.New(provenance.Build{Repository: "synapse", Digest: d.String(), Platform: "linux/amd64", Source: "https://example.org/x", Epoch: created})
+		sbom.Subject{Repository: "synapse", Digest: d.String(), Arch: arch, Created: created})))
+	st, err := provenance.New(provenance.Build{Repository: "synapse", Digest: d.String(), Platform: "linux/" + arch, Source: "https://example.org/x", Epoch: created})
 	require.NoError(t, err)
 	var prov bytes.Buffer
 	require.NoError(t, provenance.Write(&prov, st))
 	return []publish.Attachment{
-		{Subject: subject, ArtifactType: publish.ArtifactTypeSPDX, Data: doc.Bytes(), Created: created, Name: "SBOM linux/amd64"},
-		{Subject: subject, ArtifactType: publish.ArtifactTypeInToto, Data: prov.Bytes(), Created: created, Name: "provenance linux/amd64"},
+		{Subject: subject, ArtifactType: publish.ArtifactTypeSPDX, Data: doc.Bytes(), Created: created, Name: "SBOM linux/" + arch},
+		{Subject: subject, ArtifactType: publish.ArtifactTypeInToto, Data: prov.Bytes(), Created: created, Name: "provenance linux/" + arch},
 	}
 }
 
@@ -165,11 +170,68 @@ func testVerify(t *testing.T, host string) {
 	assert.False(t, checks[0].OK)
 }
 
+// testVerifyIndex publishes a signed two-platform index with attestations
+// for each platform, verifies it, then re-points the tag at an index whose
+// arm64 manifest is another image: verify fails for that platform only.
+func testVerifyIndex(t *testing.T, host string) {
+	ctx := context.Background()
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	repoName := "verify-index/synapse-" + hex.EncodeToString(suffix)
+	repo, err := name.NewRepository(host+"/"+repoName, name.Insecure)
+	require.NoError(t, err)
+	ref := repo.Tag("latest")
+	sv, pub := keyPair(t)
+	amd, arm := archImage(t, "amd64"), archImage(t, "arm64")
+	idx, err := publish.NewIndex(amd, arm)
+	require.NoError(t, err)
+	var atts []publish.Attachment
+	for _, img := range []v1.Image{amd, arm} {
+		d, err := img.Digest()
+		require.NoError(t, err)
+		atts = append(atts, attestationsOf(t, img, d)...)
+	}
+	o := publish.Options{Registry: host, Repository: repoName, Tags: []string{"latest"}, Keychain: authn.NewMultiKeychain(), Attachments: atts, Signer: sv}
+	_, err = publish.NewRegistry(o).Publish(ctx, idx)
+	require.NoError(t, err)
+	idxDigest, err := idx.Digest()
+	require.NoError(t, err)
+
+	checks := Verify(ctx, ref, Options{Key: pub, Platforms: []string{"linux/amd64", "linux/arm64"}})
+	out := lines(checks)
+	t.Logf("verify %s:\n%s", ref, out)
+	require.False(t, Failed(checks), out)
+	assert.Contains(t, out, "lists platforms: linux/amd64, linux/arm64\n")
+	assert.Contains(t, out, "ok   index "+idxDigest.String()+" signed by the key\n")
+	for _, p := range []string{"linux/amd64", "linux/arm64"} {
+		assert.Contains(t, out, "ok   "+p+" provenance ")
+		assert.Contains(t, out, ", platform "+p+"\n")
+	}
+
+	// Tampering: the arm64 entry re-pointed at another image.
+	other := archImage(t, "arm64")
+	forged, err := publish.NewIndex(amd, other)
+	require.NoError(t, err)
+	_, err = publish.NewRegistry(publish.Options{Registry: host, Repository: repoName, Tags: []string{"latest"}, Keychain: authn.NewMultiKeychain()}).Publish(ctx, forged)
+	require.NoError(t, err)
+	checks = Verify(ctx, ref, Options{Key: pub})
+	out = lines(checks)
+	require.True(t, Failed(checks), out)
+	otherDigest, err := other.Digest()
+	require.NoError(t, err)
+	amdDigest, err := amd.Digest()
+	require.NoError(t, err)
+	assert.Contains(t, out, "FAIL linux/arm64 "+otherDigest.String()+" has an SBOM (0)\n")
+	assert.Contains(t, out, "FAIL index ")
+	assert.Contains(t, out, "ok   linux/amd64 "+amdDigest.String()+" has an SBOM (1)\n", "the untouched platform still verifies")
+}
+
 func TestVerify(t *testing.T) {
 	t.Run("in-process registry without the referrers API", func(t *testing.T) {
 		srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 		defer srv.Close()
 		testVerify(t, strings.TrimPrefix(srv.URL, "http://"))
+		testVerifyIndex(t, strings.TrimPrefix(srv.URL, "http://"))
 	})
 	t.Run("in-process registry with the referrers API", func(t *testing.T) {
 		srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true)))
@@ -182,6 +244,7 @@ func TestVerify(t *testing.T) {
 			dockertest.Unavailable(t, "TEST_REGISTRY is not set: run scripts/test.sh, or start Debian's docker-registry and set TEST_REGISTRY=127.0.0.1:PORT")
 		}
 		testVerify(t, reg)
+		testVerifyIndex(t, reg)
 	})
 }
 
