@@ -16,6 +16,7 @@ need=()
 command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v curl >/dev/null || need+=(curl)
+command -v python3 >/dev/null || need+=(python3)
 command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
 
 // TestTuneEdits runs tune.py's edits step with the host's python3: an edit
@@ -17,7 +19,7 @@ import (
 func TestTuneEdits(t *testing.T) {
 	python, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("no python3 on this machine to run tune.py (the build runs it with the image's own)")
+		dockertest.Unavailable(t, "no python3 on this machine to run tune.py (the build runs it with the image's own; scripts/test.sh installs it)")
 	}
 	dir := t.TempDir()
 	tool, err := pythonTools.ReadFile("python/tune.py")
