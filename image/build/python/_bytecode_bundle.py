@@ -34,7 +34,8 @@ from importlib.machinery import (
     SourceFileLoader,
     SourcelessFileLoader,
 )
-from importlib.util import MAGIC_NUMBER
+# importlib.util would import more modules at every interpreter start.
+from importlib._bootstrap_external import MAGIC_NUMBER
 
 MAGIC = b"PYBNDL01"
 BUNDLE = os.path.join(os.path.dirname(__file__), "_bytecode_bundle.dat")
