@@ -259,3 +259,19 @@ func TestGenericIgnoredInManualMode(t *testing.T) {
 	assert.Contains(t, h.stderr.String(), "warning: SYNAPSE_CONFIG__RC_MESSAGE__PER_SECOND is ignored in manual mode")
 	assert.NotContains(t, h.stdout.String(), "rc_message")
 }
+
+// TestGenerateGeneric: generate writes the config with the generic
+// settings applied, keeping the comments of the keys it did not touch.
+func TestGenerateGeneric(t *testing.T) {
+	h := newHarness(t, "SYNAPSE_CONFIG__PRESENCE__ENABLED", "no", "SYNAPSE_CONFIG__SIGNING_KEY_PATH", "")
+	h.env["SYNAPSE_CONFIG__SIGNING_KEY_PATH"] = h.path("keys/generated.key")
+	h.fragment("10-previews.yaml", "url_preview_enabled: true\nurl_preview_ip_range_blacklist: ['127.0.0.0/8']\n")
+	require.Equal(t, ExitOK, h.main("generate"), h.stderr.String())
+	out := h.read("homeserver.yaml")
+	assert.Contains(t, out, "presence:\n  enabled: false\n")
+	assert.Contains(t, out, "url_preview_enabled: true\n")
+	assert.Contains(t, out, "# The public name of this server", "comments of untouched keys stay")
+	assert.Regexp(t, `^ed25519 `, h.read("keys/generated.key"), "the signing key where the config names it")
+	assert.NoFileExists(t, h.path("example.com.signing.key"))
+	assert.Contains(t, h.stderr.String(), "generic setting: presence.enabled set by SYNAPSE_CONFIG__PRESENCE__ENABLED")
+}
