@@ -207,26 +207,26 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 	}
 	gen := config.GeneratedDir(st.DataDir)
 	hsPath, logPath := filepath.Join(gen, "homeserver.yaml"), filepath.Join(gen, "log.config")
-	// The config holds the secrets, so missing ones are created first;
-	// on a trial merge before, so that a bad fragment stops /start before
-	// it creates anything.
-	if len(p.missing) > 0 {
-		if _, err := s.merge(s.homeserver(p, logPath), layers, "", hsPath); err != nil {
-			return "", err
-		}
-		if err := s.createSecrets(p); err != nil {
-			return "", err
-		}
-	}
+	// A bad fragment or an unusable media store stops /start before it
+	// creates any file. The config holds the secrets: missing ones are
+	// created after this first merge, and merged again.
 	m, err := s.merge(s.homeserver(p, logPath), layers, config.Header, hsPath)
 	if err != nil {
 		return "", err
 	}
-	s.reportGeneric(layers, m.changes)
-	if err := s.createKeys(p, m.facts); err != nil {
+	if err := s.makeStores(m); err != nil {
 		return "", err
 	}
-	if err := s.makeStores(m); err != nil {
+	if len(p.missing) > 0 {
+		if err := s.createSecrets(p); err != nil {
+			return "", err
+		}
+		if m, err = s.merge(s.homeserver(p, logPath), layers, config.Header, hsPath); err != nil {
+			return "", err
+		}
+	}
+	s.reportGeneric(layers, m.changes)
+	if err := s.createKeys(p, m.facts); err != nil {
 		return "", err
 	}
 	logOut, err := config.Marshal(config.Header, config.BuildLog(st.LogLevel))

@@ -275,3 +275,18 @@ func TestGenerateGeneric(t *testing.T) {
 	assert.NoFileExists(t, h.path("example.com.signing.key"))
 	assert.Contains(t, h.stderr.String(), "generic setting: presence.enabled set by SYNAPSE_CONFIG__PRESENCE__ENABLED")
 }
+
+// TestGenericStoreNotWritable: a media store named in conf.d that the
+// Synapse user cannot make is bad input, found before any file is made.
+// (A path below a regular file: not even root could make it.)
+func TestGenericStoreNotWritable(t *testing.T) {
+	h := newHarness(t)
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	h.fragment("10-media.yaml", "media_store_path: "+file+"/media\n")
+	assert.Equal(t, ExitUsage, h.main())
+	assert.Contains(t, h.stderr.String(), "start: error: media_store_path: cannot create "+file+"/media as uid")
+	assert.NoFileExists(t, h.path("example.com.signing.key"))
+	assert.NoFileExists(t, h.path("example.com.form.key"))
+	assert.NoFileExists(t, h.path("generated/homeserver.yaml"))
+}
