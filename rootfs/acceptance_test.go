@@ -148,6 +148,14 @@ func TestSynapseAcceptsGoldenConfigs(t *testing.T) {
 				"--entrypoint", "python3", d.image, "-c", loadConfigs, "/data/"+c.output(), "/data/golden.yaml")
 			require.NoError(t, err, "Synapse rejected a config: %s", out)
 			assert.Contains(t, out, "synapse accepted /data/golden.yaml")
+
+			// 3. What Synapse understood is what the environment asked for.
+			out, err = docker(ctx, "run", "--rm", "--name", dockertest.UniqueName("start-parse"), "--user", "991:991", "-v", dir+":/data",
+				"--entrypoint", "python3", d.image, "-c", parsedValues, "/data/"+c.output(), "/data/golden.yaml")
+			require.NoError(t, err, "Synapse rejected a config: %s", out)
+			parsed := parsedFrom(t, out)
+			understood(t, c, dir, parsed["/data/"+c.output()], true)
+			understood(t, c, dir, parsed["/data/golden.yaml"], false)
 		})
 	}
 }
