@@ -11,6 +11,19 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+func TestParsePlatforms(t *testing.T) {
+	for in, want := range map[string][]string{
+		"linux/amd64":              {"amd64"},
+		"linux/arm64":              {"arm64"},
+		"linux/amd64,linux/arm64":  {"amd64", "arm64"},
+		"linux/arm64, linux/amd64": {"arm64", "amd64"},
+	} {
+		got, err := parsePlatforms(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+}
+
 func TestBuildFlagErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -22,6 +35,9 @@ func TestBuildFlagErrors(t *testing.T) {
 		{"bad tag", []string{"--tag", "a:b"}, `--tag "a:b"`},
 		{"bad platform", []string{"--platform", "linux/s390x"}, `--platform "linux/s390x": expected linux/amd64 or linux/arm64`},
 		{"bad platform os", []string{"--platform", "windows/amd64"}, "expected linux/amd64 or linux/arm64"},
+		{"bad platform in a list", []string{"--platform", "linux/amd64,linux/s390x"}, "expected linux/amd64 or linux/arm64"},
+		{"platform twice", []string{"--platform", "linux/amd64,linux/amd64"}, "linux/amd64 twice"},
+		{"empty platform in a list", []string{"--platform", "linux/amd64,"}, "expected linux/amd64 or linux/arm64"},
 		{"bad progress", []string{"--progress", "fancy"}, `--progress "fancy": expected one of auto, tty, plain, rawjson, quiet`},
 		{"tty progress without a terminal", []string{"--progress", "tty", "--recipe", "image/synapse.yaml"}, "--progress tty"},
 		{"bad repository", []string{"--repository", "Not A Repo", "--recipe", "image/synapse.yaml"}, `--repository "Not A Repo"`},

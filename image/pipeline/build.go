@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -34,6 +35,10 @@ type BuildOptions struct {
 	// WheelsDir, Arch, CacheDir (empty: build.DefaultCacheDir), NoCache: see build.Options.
 	WheelsDir, Arch, CacheDir string
 	NoCache                   bool
+	// Archs, when set, are several target architectures (Arch is then
+	// ignored): each is built, and the layout gets one OCI index of them;
+	// Load and Tarball take the host's (runtime.GOARCH).
+	Archs []string
 	// Revision overrides the git revision (label and sha tag).
 	Revision string
 	// Tags are extra tags besides the computed ones.
@@ -84,7 +89,7 @@ func Build(ctx context.Context, o BuildOptions) error {
 	if err != nil {
 		return UsageError{err}
 	}
-	res, out, err := buildAndWrite(ctx, o, r, repository, display)
+	built, out, err := buildAndWrite(ctx, o, r, repository, display)
 	if cerr := display.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("progress display: %w", cerr)
 	}
@@ -93,14 +98,22 @@ func Build(ctx context.Context, o BuildOptions) error {
 	}
 
 	var total, compressed int64
-	for _, l := range res.Layers {
-		total += l.Meta.UncompressedSize
-		compressed += l.Meta.Size
-		fmt.Fprintf(o.Log, "[layer] %-8s %8.1f MB uncompressed %8.1f MB compressed  %s\n",
-			l.Name, float64(l.Meta.UncompressedSize)/1e6, float64(l.Meta.Size)/1e6, l.Meta.Digest.Hex[:12])
+	layers := 0
+	for _, res := range built {
+		prefix := ""
+		if len(built) > 1 {
+			prefix = res.arch + " "
+		}
+		for _, l := range res.Layers {
+			total += l.Meta.UncompressedSize
+			compressed += l.Meta.Size
+			layers++
+			fmt.Fprintf(o.Log, "[layer] %-8s %8.1f MB uncompressed %8.1f MB compressed  %s\n",
+				prefix+l.Name, float64(l.Meta.UncompressedSize)/1e6, float64(l.Meta.Size)/1e6, l.Meta.Digest.Hex[:12])
+		}
 	}
 	fmt.Fprintf(o.Log, "[build] done in %.1fs: %d layers, %.1f MB uncompressed, %.1f MB compressed\n",
-		time.Since(start).Seconds(), len(res.Layers), float64(total)/1e6, float64(compressed)/1e6)
+		time.Since(start).Seconds(), layers, float64(total)/1e6, float64(compressed)/1e6)
 	fmt.Fprintf(o.Stdout, "%s@%s\n", repository, out.digest)
 	for _, t := range out.tags {
 		fmt.Fprintf(o.Stdout, "%s:%s\n", repository, t)
@@ -116,7 +129,7 @@ type written struct {
 
 // buildAndWrite runs the steps shown on the display: the source facts, the
 // build, the outputs and the cache clean-up.
-func buildAndWrite(ctx context.Context, o BuildOptions, r *recipe.Recipe, repository string, display *progress.Display) (*build.Result, written, error) {
+func buildAndWrite(ctx context.Context, o BuildOptions, r *recipe.Recipe, repository string, display *progress.Display) ([]archResult, written, error) {
 	var out written
 	step := display.Start("[source] module root, git revision, SOURCE_DATE_EPOCH")
 	root := o.Root
@@ -158,21 +171,63 @@ func buildAndWrite(ctx context.Context, o BuildOptions, r *recipe.Recipe, reposi
 	}
 	step.Done(nil)
 
-	res, err := build.Build(ctx, build.Options{
-		Recipe:    r,
-		RepoRoot:  root,
-		WheelsDir: o.WheelsDir,
-		Arch:      o.Arch,
-		Epoch:     epoch,
-		Revision:  revision,
-		Cache:     &build.Cache{Dir: cacheDir, Refresh: o.NoCache},
-		Progress:  display,
-		Verbose:   o.Verbose,
-		RootFS:    o.RootFS,
-		Mirror:    o.Mirror,
-	})
-	if err != nil {
-		return nil, out, err
+	archs := o.Archs
+	if len(archs) == 0 {
+		archs = []string{o.Arch}
+	}
+	var built []archResult
+	for _, arch := range archs {
+		res, err := build.Build(ctx, build.Options{
+			Recipe:    r,
+			RepoRoot:  root,
+			WheelsDir: o.WheelsDir,
+			Arch:      arch,
+			Epoch:     epoch,
+			Revision:  revision,
+			Cache:     &build.Cache{Dir: cacheDir, Refresh: o.NoCache},
+			Progress:  display,
+			Verbose:   o.Verbose,
+			RootFS:    o.RootFS,
+			Mirror:    o.Mirror,
+		})
+		if err != nil {
+			if len(archs) > 1 {
+				err = fmt.Errorf("linux/%s: %w", arch, err)
+			}
+			return nil, out, err
+		}
+		if len(built) > 0 && res.PackageVersion != built[0].PackageVersion {
+			return nil, out, fmt.Errorf("linux/%s has %s %s, linux/%s has %s: the mirror changed between the builds; build again",
+				arch, r.Version.Package, res.PackageVersion, built[0].arch, built[0].PackageVersion)
+		}
+		built = append(built, archResult{Result: res, arch: arch})
+	}
+	res := built[0].Result
+	// What the layout gets: the image, or an index of every platform's.
+	var artifact publish.Artifact = res.Image
+	if len(built) > 1 {
+		images := make([]v1.Image, len(built))
+		for i, b := range built {
+			images[i] = b.Image
+		}
+		idx, err := publish.NewIndex(images...)
+		if err != nil {
+			return nil, out, err
+		}
+		artifact = idx
+	}
+	// --load and --tarball take one image: the host's platform.
+	host := res.Image
+	if len(built) > 1 {
+		host = nil
+		for _, b := range built {
+			if b.arch == runtime.GOARCH {
+				host = b.Image
+			}
+		}
+		if host == nil && (o.Load || o.Tarball != "") {
+			return nil, out, UsageError{fmt.Errorf("--load and --tarball take the host's platform, linux/%s, which --platform does not list", runtime.GOARCH)}
+		}
 	}
 
 	out.tags = tags.ForBuild(res.PackageVersion, revision, o.Tags)
@@ -184,7 +239,7 @@ func buildAndWrite(ctx context.Context, o BuildOptions, r *recipe.Recipe, reposi
 		}
 		refs = append(refs, ref)
 	}
-	if out.digest, err = res.Image.Digest(); err != nil {
+	if out.digest, err = artifact.Digest(); err != nil {
 		return nil, out, err
 	}
 
@@ -193,15 +248,15 @@ func buildAndWrite(ctx context.Context, o BuildOptions, r *recipe.Recipe, reposi
 		outputs = append(outputs, publish.Layout{Dir: o.OCI, RefName: out.tags[0]})
 	}
 	if o.Tarball != "" {
-		outputs = append(outputs, publish.Tarball{File: o.Tarball, Refs: refs})
+		outputs = append(outputs, only{publish.Tarball{File: o.Tarball, Refs: refs}, host})
 	}
 	if o.Load {
-		outputs = append(outputs, publish.Daemon{Refs: refs})
+		outputs = append(outputs, only{publish.Daemon{Refs: refs}, host})
 	}
 	for i, p := range outputs {
 		outputs[i] = shown{p, display, root}
 	}
-	if _, err := publish.Multi(outputs...).Publish(ctx, res.Image); err != nil {
+	if _, err := publish.Multi(outputs...).Publish(ctx, artifact); err != nil {
 		return nil, out, err
 	}
 	pkgFile := names.PackagesFile(r.Name)
@@ -212,14 +267,16 @@ func buildAndWrite(ctx context.Context, o BuildOptions, r *recipe.Recipe, reposi
 		return nil, out, err
 	}
 
-	step = display.Start("[sbom] SBOM and provenance of linux/" + o.Arch)
-	err = writeAttestations(attestInputs{
-		root: root, recipeFile: o.Recipe, recipe: r, result: res, arch: o.Arch,
-		repository: repository, revision: revision, epoch: epoch,
-	}, step)
-	step.Done(err)
-	if err != nil {
-		return nil, out, err
+	for _, b := range built {
+		step = display.Start("[sbom] SBOM and provenance of linux/" + b.arch)
+		err = writeAttestations(attestInputs{
+			root: root, recipeFile: o.Recipe, recipe: r, result: b.Result, arch: b.arch,
+			repository: repository, revision: revision, epoch: epoch,
+		}, step)
+		step.Done(err)
+		if err != nil {
+			return nil, out, err
+		}
 	}
 
 	step = display.Start(fmt.Sprintf("[cache] remove entries unused for %d days", cacheMaxAge/(24*time.Hour)))
@@ -229,7 +286,24 @@ func buildAndWrite(ctx context.Context, o BuildOptions, r *recipe.Recipe, reposi
 		step.Logf("%d removed", n)
 	}
 	step.Done(nil)
-	return res, out, nil
+	return built, out, nil
+}
+
+// archResult is the build of one platform.
+type archResult struct {
+	*build.Result
+	arch string
+}
+
+// only publishes img, whatever it is given: an output that holds a single
+// image gets the host's platform of a multi-platform build.
+type only struct {
+	publish.Publisher
+	img v1.Image
+}
+
+func (o only) Publish(ctx context.Context, _ publish.Artifact) ([]publish.Result, error) {
+	return o.Publisher.Publish(ctx, o.img)
 }
 
 // shown shows its publisher as a step: "[output] OCI layout DIR" with the

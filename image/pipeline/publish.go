@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"context"
+
 	"fmt"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"io"
 	"strings"
 
@@ -28,11 +30,19 @@ type PublishOptions struct {
 
 // Publish pushes the image in the layout under its tags.
 func Publish(ctx context.Context, o PublishOptions) error {
-	img, err := publish.ReadLayout(o.From)
+	artifact, err := publish.ReadLayoutArtifact(o.From)
 	if err != nil {
 		return err
 	}
-	info, inspectErr := publish.Inspect(img)
+	images, err := platformImages(artifact)
+	if err != nil {
+		return fmt.Errorf("OCI layout %s: %w", o.From, err)
+	}
+	// The labels (version, revision) are the same on every platform.
+	info, inspectErr := publish.Inspect(images[0])
+	if info.Digest, err = artifact.Digest(); err != nil {
+		return err
+	}
 	opt := o.Registry
 	if len(opt.Tags) == 0 {
 		if inspectErr != nil {
@@ -55,8 +65,12 @@ func Publish(ctx context.Context, o PublishOptions) error {
 	if opt.Log == nil {
 		opt.Log = func(format string, a ...any) { fmt.Fprintf(o.Log, "  "+format+"\n", a...) }
 	}
-	if opt.Attachments, err = attachments(o.From, img, func(f string, a ...any) { fmt.Fprintf(o.Log, "note: "+f+"\n", a...) }); err != nil {
-		return err
+	for _, img := range images {
+		atts, err := attachments(o.From, img, func(f string, a ...any) { fmt.Fprintf(o.Log, "note: "+f+"\n", a...) })
+		if err != nil {
+			return err
+		}
+		opt.Attachments = append(opt.Attachments, atts...)
 	}
 	if err := opt.Check(); err != nil {
 		return UsageError{err}
@@ -67,7 +81,7 @@ func Publish(ctx context.Context, o PublishOptions) error {
 	}
 	fmt.Fprintf(o.Log, "publishing %s from %s to %s/%s\n", what, o.From, opt.Registry, opt.Repository)
 	reg := publish.NewRegistry(opt)
-	results, err := reg.Publish(ctx, img)
+	results, err := reg.Publish(ctx, artifact)
 	if err != nil {
 		return err
 	}
@@ -75,4 +89,30 @@ func Publish(ctx context.Context, o PublishOptions) error {
 		fmt.Fprintln(o.Stdout, r)
 	}
 	return nil
+}
+
+// platformImages are the images of an artifact: itself, or those of an index.
+func platformImages(a publish.Artifact) ([]v1.Image, error) {
+	switch a := a.(type) {
+	case v1.Image:
+		return []v1.Image{a}, nil
+	case v1.ImageIndex:
+		im, err := a.IndexManifest()
+		if err != nil {
+			return nil, err
+		}
+		var out []v1.Image
+		for _, m := range im.Manifests {
+			img, err := a.Image(m.Digest)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, img)
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("an empty index")
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("neither an image nor an index")
 }

@@ -80,10 +80,25 @@ func (l Layout) write(a Artifact) error {
 }
 
 // ReadLayout opens the image in the OCI layout dir, which must hold an index
-// with exactly one image (what the builder writes). It checks that every blob
-// the image needs is there, so a half-written layout fails here and not
-// halfway through a push.
+// with exactly one image (what the builder writes for one platform). It
+// checks that every blob the image needs is there, so a half-written layout
+// fails here and not halfway through a push.
 func ReadLayout(dir string) (v1.Image, error) {
+	a, err := ReadLayoutArtifact(dir)
+	if err != nil {
+		return nil, err
+	}
+	img, ok := a.(v1.Image)
+	if !ok {
+		mt, _ := a.MediaType()
+		return nil, fmt.Errorf("OCI layout %s: the manifest is a %s, expected an image", dir, mt)
+	}
+	return img, nil
+}
+
+// ReadLayoutArtifact opens the one image or image index (several
+// platforms) in the OCI layout dir, checking that every blob is there.
+func ReadLayoutArtifact(dir string) (Artifact, error) {
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("no OCI layout in %s: run `go run . build` first", dir)
@@ -103,32 +118,60 @@ func ReadLayout(dir string) (v1.Image, error) {
 		return nil, fmt.Errorf("OCI layout %s: index.json: %w", dir, err)
 	}
 	if len(im.Manifests) != 1 {
-		return nil, fmt.Errorf("OCI layout %s holds %d manifests, expected exactly one image: run `go run . build` again", dir, len(im.Manifests))
+		return nil, fmt.Errorf("OCI layout %s holds %d manifests, expected exactly one image or index: run `go run . build` again", dir, len(im.Manifests))
 	}
 	desc := im.Manifests[0]
-	if !desc.MediaType.IsImage() {
-		return nil, fmt.Errorf("OCI layout %s: the manifest is a %s, expected an image", dir, desc.MediaType)
+	switch {
+	case desc.MediaType.IsImage():
+		img, err := idx.Image(desc.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("OCI layout %s: image %s: %w", dir, desc.Digest, err)
+		}
+		return img, checkBlobs(dir, img)
+	case desc.MediaType.IsIndex():
+		child, err := idx.ImageIndex(desc.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("OCI layout %s: index %s: %w", dir, desc.Digest, err)
+		}
+		cm, err := child.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("OCI layout %s: index %s: %w", dir, desc.Digest, err)
+		}
+		for _, m := range cm.Manifests {
+			img, err := child.Image(m.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("OCI layout %s: image %s: %w", dir, m.Digest, err)
+			}
+			if err := checkBlobs(dir, img); err != nil {
+				return nil, err
+			}
+		}
+		return child, nil
 	}
-	img, err := idx.Image(desc.Digest)
+	return nil, fmt.Errorf("OCI layout %s: the manifest is a %s, expected an image or an index", dir, desc.MediaType)
+}
+
+func checkBlobs(dir string, img v1.Image) error {
+	d, err := img.Digest()
 	if err != nil {
-		return nil, fmt.Errorf("OCI layout %s: image %s: %w", dir, desc.Digest, err)
+		return err
 	}
 	m, err := img.Manifest()
 	if err != nil {
-		return nil, fmt.Errorf("OCI layout %s: image %s: %w", dir, desc.Digest, err)
+		return fmt.Errorf("OCI layout %s: image %s: %w", dir, d, err)
 	}
 	blobs := append([]v1.Descriptor{m.Config}, m.Layers...)
 	for _, b := range blobs {
 		path := filepath.Join(dir, "blobs", b.Digest.Algorithm, b.Digest.Hex)
 		st, err := os.Stat(path)
 		if err != nil {
-			return nil, fmt.Errorf("OCI layout %s is incomplete: blob %s is missing: run `go run . build` again", dir, b.Digest)
+			return fmt.Errorf("OCI layout %s is incomplete: blob %s is missing: run `go run . build` again", dir, b.Digest)
 		}
 		if st.Size() != b.Size {
-			return nil, fmt.Errorf("OCI layout %s is damaged: blob %s has %d bytes, the manifest says %d: run `go run . build` again", dir, b.Digest, st.Size(), b.Size)
+			return fmt.Errorf("OCI layout %s is damaged: blob %s has %d bytes, the manifest says %d: run `go run . build` again", dir, b.Digest, st.Size(), b.Size)
 		}
 	}
-	return img, nil
+	return nil
 }
 
 // Info is what publishing needs to know about an image, from its config labels.

@@ -84,7 +84,8 @@ func Verify(ctx context.Context, ref name.Reference, opt Options) []Check {
 
 	// The manifests to check: the image, or each platform of the index.
 	type platformManifest struct {
-		platform string
+		platform string // os/architecture[/variant]
+		osArch   string // os/architecture: what the provenance records
 		desc     v1.Descriptor
 	}
 	var manifests []platformManifest
@@ -103,7 +104,7 @@ func Verify(ctx context.Context, ref name.Reference, opt Options) []Check {
 			if m.Platform == nil || m.Platform.OS == "unknown" {
 				continue // attestation manifests some builders put in the index
 			}
-			manifests = append(manifests, platformManifest{m.Platform.String(), m})
+			manifests = append(manifests, platformManifest{m.Platform.String(), m.Platform.OS + "/" + m.Platform.Architecture, m})
 			names = append(names, m.Platform.String())
 		}
 		v.check(len(manifests) > 0, "index %s lists platforms: %s", desc.Digest, strings.Join(names, ", "))
@@ -116,21 +117,21 @@ func Verify(ctx context.Context, ref name.Reference, opt Options) []Check {
 		if !v.check(err == nil, "image %s: config readable%s", desc.Digest, errSuffix(err)) {
 			return v.checks
 		}
-		manifests = append(manifests, platformManifest{cf.OS + "/" + cf.Architecture, desc.Descriptor})
+		manifests = append(manifests, platformManifest{cf.OS + "/" + cf.Architecture, cf.OS + "/" + cf.Architecture, desc.Descriptor})
 	default:
 		v.check(false, "%s is a %s, expected an image or an index", desc.Digest, desc.MediaType)
 		return v.checks
 	}
 	have := map[string]bool{}
 	for _, m := range manifests {
-		have[m.platform] = true
+		have[m.platform], have[m.osArch] = true, true
 	}
 	for _, p := range opt.Platforms {
 		v.check(have[p], "platform %s present", p)
 	}
 
 	for _, m := range manifests {
-		v.attestations(m.platform, m.desc.Digest)
+		v.attestations(m.platform, m.osArch, m.desc.Digest)
 	}
 	if opt.Key != nil {
 		if desc.MediaType.IsIndex() {
@@ -145,7 +146,7 @@ func Verify(ctx context.Context, ref name.Reference, opt Options) []Check {
 
 // attestations checks that digest has at least one SBOM and one provenance
 // statement among its referrers, and that every one describes digest.
-func (v *verifier) attestations(platform string, digest v1.Hash) {
+func (v *verifier) attestations(platform, osArch string, digest v1.Hash) {
 	idx, err := remote.Referrers(v.repo.Digest(digest.String()), v.opt.Remote...)
 	var im *v1.IndexManifest
 	if err == nil {
@@ -184,7 +185,7 @@ func (v *verifier) attestations(platform string, digest v1.Hash) {
 			}
 			got := st.SubjectDigest()
 			p, _ := st.Predicate.BuildDefinition.ExternalParameters.(map[string]any)["platform"].(string)
-			v.check(got == digest.String() && p == platform, "%s provenance %s (SLSA v1) has subject %s, platform %s", platform, d.Digest, got, p)
+			v.check(got == digest.String() && p == osArch, "%s provenance %s (SLSA v1) has subject %s, platform %s", platform, d.Digest, got, p)
 		}
 	}
 	v.check(count[publish.ArtifactTypeSPDX] > 0, "%s %s has an SBOM (%d)", platform, digest, count[publish.ArtifactTypeSPDX])

@@ -45,6 +45,9 @@ func archImage(t *testing.T, arch string) v1.Image {
 	cf, err := img.ConfigFile()
 	require.NoError(t, err)
 	cf.OS, cf.Architecture = "linux", arch
+	if arch == "arm64" {
+		cf.Variant = "v8" // as the builder writes it
+	}
 	img, err = mutate.ConfigFile(img, cf)
 	require.NoError(t, err)
 	return img
@@ -201,11 +204,11 @@ func testVerifyIndex(t *testing.T, host string) {
 	out := lines(checks)
 	t.Logf("verify %s:\n%s", ref, out)
 	require.False(t, Failed(checks), out)
-	assert.Contains(t, out, "lists platforms: linux/amd64, linux/arm64\n")
+	assert.Contains(t, out, "lists platforms: linux/amd64, linux/arm64/v8\n")
 	assert.Contains(t, out, "ok   index "+idxDigest.String()+" signed by the key\n")
-	for _, p := range []string{"linux/amd64", "linux/arm64"} {
-		assert.Contains(t, out, "ok   "+p+" provenance ")
-		assert.Contains(t, out, ", platform "+p+"\n")
+	for _, p := range [][2]string{{"linux/amd64", "linux/amd64"}, {"linux/arm64/v8", "linux/arm64"}} {
+		assert.Contains(t, out, "ok   "+p[0]+" provenance ")
+		assert.Contains(t, out, ", platform "+p[1]+"\n", "the provenance names os/architecture")
 	}
 
 	// Tampering: the arm64 entry re-pointed at another image.
@@ -221,7 +224,7 @@ func testVerifyIndex(t *testing.T, host string) {
 	require.NoError(t, err)
 	amdDigest, err := amd.Digest()
 	require.NoError(t, err)
-	assert.Contains(t, out, "FAIL linux/arm64 "+otherDigest.String()+" has an SBOM (0)\n")
+	assert.Contains(t, out, "FAIL linux/arm64/v8 "+otherDigest.String()+" has an SBOM (0)\n")
 	assert.Contains(t, out, "FAIL index ")
 	assert.Contains(t, out, "ok   linux/amd64 "+amdDigest.String()+" has an SBOM (1)\n", "the untouched platform still verifies")
 }

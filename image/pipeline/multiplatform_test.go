@@ -1,0 +1,109 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/image/names"
+	"github.com/synapse-image/synapse-image/image/publish"
+)
+
+// TestBuildTwoPlatforms builds the test recipe for amd64 and arm64 (with
+// the fake root file system, so no emulation is needed): the layout holds
+// one index of both, each platform has its SBOM and provenance, the
+// tarball holds the host's image, and a second build gives the same index.
+func TestBuildTwoPlatforms(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(root, "recipe.yaml"), []byte(testRecipe), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "hello.txt"), []byte("hello\n"), 0o644))
+	tarFile := filepath.Join(t.TempDir(), "image.tar")
+	fake := &fakeRootFS{}
+	opt := BuildOptions{
+		Recipe: filepath.Join(root, "recipe.yaml"), Root: root, WheelsDir: filepath.Join(root, "wheels"),
+		Archs: []string{"arm64", "amd64"}, CacheDir: t.TempDir(), Revision: "0123456789abcdef0123456789abcdef01234567",
+		Tarball: tarFile, Progress: "plain", RootFS: fake, Mirror: fakeMirror,
+		Getenv: func(k string) string { return map[string]string{"SOURCE_DATE_EPOCH": "1764201600"}[k] },
+	}
+	run := func(opt BuildOptions) (string, string) {
+		var out, log bytes.Buffer
+		opt.Stdout, opt.Log = &out, &log
+		require.NoError(t, Build(context.Background(), opt), log.String())
+		return out.String(), log.String()
+	}
+	stdout, stderr := run(opt)
+	assert.Equal(t, 2, fake.calls, "a root file system per platform")
+	assert.Contains(t, stderr, "[sbom] SBOM and provenance of linux/amd64")
+	assert.Contains(t, stderr, "[sbom] SBOM and provenance of linux/arm64")
+
+	a, err := publish.ReadLayoutArtifact(filepath.Join(root, names.LayoutDir("pipeline-test")))
+	require.NoError(t, err)
+	idx, ok := a.(v1.ImageIndex)
+	require.True(t, ok, "the layout holds an index")
+	d, err := idx.Digest()
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(stdout, "pipeline-test@"+d.String()+"\n"), "stdout names the index: %s", stdout)
+	im, err := idx.IndexManifest()
+	require.NoError(t, err)
+	require.Len(t, im.Manifests, 2)
+	platforms := map[string]v1.Hash{}
+	for _, m := range im.Manifests {
+		platforms[m.Platform.OS+"/"+m.Platform.Architecture] = m.Digest // arm64 has variant v8
+	}
+	for _, arch := range []string{"amd64", "arm64"} {
+		digest, ok := platforms["linux/"+arch]
+		require.True(t, ok, "linux/%s in the index: %v", arch, platforms)
+		img, err := idx.Image(digest)
+		require.NoError(t, err)
+		cf, err := img.ConfigFile()
+		require.NoError(t, err)
+		assert.Equal(t, arch, cf.Architecture)
+		sbomDoc, err := os.ReadFile(filepath.Join(root, names.SBOMFile("pipeline-test", arch)))
+		require.NoError(t, err)
+		assert.Contains(t, string(sbomDoc), "/"+digest.String()+`"`, "the %s SBOM describes the %s image", arch, arch)
+		prov, err := os.ReadFile(filepath.Join(root, names.ProvenanceFile("pipeline-test", arch)))
+		require.NoError(t, err)
+		assert.Contains(t, string(prov), `"platform": "linux/`+arch+`"`)
+		assert.Contains(t, string(prov), digest.Hex)
+	}
+
+	// The tarball (like --load) holds the host's platform.
+	tag, err := name.NewTag("pipeline-test:latest")
+	require.NoError(t, err)
+	fromTar, err := tarball.ImageFromPath(tarFile, &tag)
+	require.NoError(t, err)
+	cf, err := fromTar.ConfigFile()
+	require.NoError(t, err)
+	assert.Equal(t, runtime.GOARCH, cf.Architecture)
+
+	// Again: every layer cached per platform, the same index.
+	opt.Tarball = ""
+	again, _ := run(opt)
+	assert.Equal(t, stdout, again)
+	assert.Equal(t, 2, fake.calls)
+
+	// --load/--tarball without the host's platform: refused, nothing written.
+	other := "arm64"
+	if runtime.GOARCH == "arm64" {
+		other = "amd64"
+	}
+	opt.Archs = []string{other, "riscv64"}
+	opt.Tarball = filepath.Join(t.TempDir(), "x.tar")
+	var out, log bytes.Buffer
+	opt.Stdout, opt.Log = &out, &log
+	err = Build(context.Background(), opt)
+	var u UsageError
+	require.ErrorAs(t, err, &u)
+	assert.ErrorContains(t, err, "take the host's platform")
+	assert.NoFileExists(t, opt.Tarball)
+}
