@@ -47,7 +47,11 @@ type secretFile struct {
 // load validates the environment and reads what exists in the data
 // directory. It writes nothing; any error is bad input.
 func (s *starter) load() (*plan, error) {
-	st, err := env.Load(s.sys.Env)
+	c, err := env.LoadCommon(s.sys.Env)
+	if err != nil {
+		return nil, err
+	}
+	st, err := env.Load(s.dataSafeEnv(c))
 	if err != nil {
 		return nil, err
 	}

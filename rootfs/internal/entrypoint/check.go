@@ -21,7 +21,7 @@ func (s *starter) checkManual(ctx context.Context, c env.Common, withSynapse boo
 	if _, err := readManual(c); err != nil {
 		return err
 	}
-	b, err := os.ReadFile(c.ConfigPath)
+	b, err := readInData(c, c.ConfigPath)
 	if err != nil {
 		return err
 	}

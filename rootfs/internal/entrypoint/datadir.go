@@ -214,3 +214,19 @@ func (s *starter) ownDir(ctx context.Context, c env.Common, dir string) error {
 	s.logf("changed owner of %d entries in %s", n, time.Since(start).Round(time.Microsecond))
 	return nil
 }
+
+// dataSafeEnv is the environment with its _FILE reader confined: a _FILE
+// path inside the data directory is read without following a link out of
+// it (SYNAPSE_FORM_SECRET_FILE=/data/form linked to /etc/shadow would put
+// the shadow file into the config, which the Synapse user reads).
+func (s *starter) dataSafeEnv(c env.Common) env.Source {
+	src := s.sys.Env
+	read := src.ReadFile
+	src.ReadFile = func(path string) ([]byte, error) {
+		if _, in := inData(c, path); in && filepath.IsAbs(path) {
+			return readInData(c, path)
+		}
+		return read(path)
+	}
+	return src
+}

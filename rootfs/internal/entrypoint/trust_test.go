@@ -46,6 +46,29 @@ func TestSecretLinkOutOfData(t *testing.T) {
 	assert.Equal(t, "inside", h.generated()["form_secret"])
 }
 
+// TestFileVariableLinkOutOfData: a _FILE path in the data directory that
+// the Synapse user linked to a root-only file is refused; one outside the
+// data directory (the operator's, e.g. /run/secrets) is read as given.
+func TestFileVariableLinkOutOfData(t *testing.T) {
+	dir := t.TempDir()
+	outside := filepath.Join(dir, "shadow")
+	require.NoError(t, os.WriteFile(outside, []byte("ROOT-ONLY-CONTENT\n"), 0o600))
+	h := newHarness(t)
+	require.NoError(t, os.MkdirAll(h.data, 0o755))
+	require.NoError(t, os.Symlink(outside, h.path("form")))
+	h.env["SYNAPSE_FORM_SECRET_FILE"] = h.path("form")
+	for _, mode := range []string{"run", "check", "generate"} {
+		assert.Equal(t, ExitUsage, h.main(mode), mode)
+		assert.Contains(t, h.stderr.String(), "escapes", mode)
+		assert.NotContains(t, h.stdout.String()+h.stderr.String(), "ROOT-ONLY-CONTENT")
+	}
+	assert.NoFileExists(t, h.path("generated/homeserver.yaml"))
+
+	h.env["SYNAPSE_FORM_SECRET_FILE"] = outside
+	require.Equal(t, ExitOK, h.main("run"), h.stderr.String())
+	assert.Equal(t, "ROOT-ONLY-CONTENT", h.generated()["form_secret"], "the operator's own path")
+}
+
 // TestManualSigningKeyOutOfData: in manual mode, a config the Synapse user
 // edited to name a root-owned file as signing key does not make root
 // change that file's owner (it once made /etc/shadow the Synapse user's).
