@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	spdxjson "github.com/spdx/tools-golang/json"
+	"github.com/spdx/tools-golang/spdxlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -40,6 +41,7 @@ func TestSBOMOfTheBuiltImage(t *testing.T) {
 	defer f.Close()
 	doc, err := spdxjson.Read(f)
 	require.NoError(t, err)
+	require.NoError(t, spdxlib.ValidateDocument(doc))
 	assert.True(t, strings.HasSuffix(doc.DocumentNamespace, "/"+digest.String()), "the SBOM describes %s, not this image (%s)", doc.DocumentNamespace, digest)
 
 	// The installed packages, counted straight from the image's dpkg status.

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	spdxjson "github.com/spdx/tools-golang/json"
 	spdx "github.com/spdx/tools-golang/spdx/v2/v2_3"
+	"github.com/spdx/tools-golang/spdxlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -121,6 +122,10 @@ func TestSBOMParsesBackWithEveryPackage(t *testing.T) {
 
 	doc, err := spdxjson.Read(bytes.NewReader(buf.Bytes()))
 	require.NoError(t, err, buf.String())
+	require.NoError(t, spdxlib.ValidateDocument(doc), "unique identifiers, every relationship's ends exist")
+	described, err := spdxlib.GetDescribedPackageIDs(doc)
+	require.NoError(t, err)
+	assert.Equal(t, "image", string(described[0]))
 	assert.Equal(t, spdx.Version, doc.SPDXVersion)
 	assert.Equal(t, "2025-11-29T00:00:00Z", doc.CreationInfo.Created)
 	assert.Contains(t, doc.DocumentNamespace, digest.Hex)
