@@ -2,9 +2,13 @@ package pipeline
 
 import (
 	"bytes"
+	"encoding/json"
+	"runtime/debug"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"os"
 	"path/filepath"
 	"time"
@@ -29,6 +33,9 @@ type attestInputs struct {
 	repository       string
 	revision         string
 	epoch            time.Time
+	// cacheDir keeps what a scan of an image found, by image digest: a
+	// warm build does not read the whole image again.
+	cacheDir string
 }
 
 // writeAttestations writes the image's SBOM and provenance to
@@ -48,7 +55,7 @@ func writeAttestations(in attestInputs, step *progress.Step) error {
 	for _, p := range in.recipe.Programs {
 		programs = append(programs, p.Dst)
 	}
-	contents, err := sbom.Scan(in.result.Image, programs)
+	contents, cached, err := scanCached(in.cacheDir, in.result.Image, digest.String(), programs)
 	if err != nil {
 		return fmt.Errorf("SBOM: %w", err)
 	}
@@ -99,6 +106,9 @@ func writeAttestations(in attestInputs, step *progress.Step) error {
 	for _, p := range contents.Programs {
 		goModules += len(p.Info.Deps) + 1
 	}
+	if cached {
+		step.Logf("image contents cached")
+	}
 	step.Logf("%d Debian packages, %d wheels, %d Go modules → %s; provenance → %s (%.1fs)",
 		len(contents.Debs), len(contents.Wheels), goModules,
 		names.SBOMFile(in.recipe.Name, in.arch), names.ProvenanceFile(in.recipe.Name, in.arch), time.Since(start).Seconds())
@@ -123,4 +133,64 @@ func fileSHA256(file string) (string, error) {
 	}
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// scannedContents is sbom.Contents as the cache keeps it (build info as text).
+type scannedContents struct {
+	Debs     []sbom.Deb
+	Wheels   []sbom.Wheel
+	Programs []struct{ Path, BuildInfo string }
+}
+
+// scanCached is sbom.Scan of img, kept in the layer cache under its digest
+// and the programs asked for: the same image always has the same contents.
+func scanCached(cacheDir string, img v1.Image, digest string, programs []string) (*sbom.Contents, bool, error) {
+	scan := func() (*sbom.Contents, error) { return sbom.Scan(img, programs) }
+	if cacheDir == "" {
+		c, err := scan()
+		return c, false, err
+	}
+	key, err := build.Key("sbom-scan", digest, programs)
+	if err != nil {
+		return nil, false, err
+	}
+	cache := &build.Cache{Dir: cacheDir}
+	const file = "contents.json"
+	dir, hit := cache.Lookup(key)
+	if !hit {
+		if dir, err = cache.Store(key, func(out string) error {
+			c, err := scan()
+			if err != nil {
+				return err
+			}
+			s := scannedContents{Debs: c.Debs, Wheels: c.Wheels}
+			for _, p := range c.Programs {
+				s.Programs = append(s.Programs, struct{ Path, BuildInfo string }{p.Path, p.Info.String()})
+			}
+			data, err := json.Marshal(s)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(out, file), data, 0o644)
+		}); err != nil {
+			return nil, false, err
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		return nil, false, err
+	}
+	var s scannedContents
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, false, fmt.Errorf("cached scan %s: %w", dir, err)
+	}
+	c := &sbom.Contents{Debs: s.Debs, Wheels: s.Wheels}
+	for _, p := range s.Programs {
+		info, err := debug.ParseBuildInfo(p.BuildInfo)
+		if err != nil {
+			return nil, false, fmt.Errorf("cached scan %s: %s: %w", dir, p.Path, err)
+		}
+		c.Programs = append(c.Programs, sbom.Program{Path: p.Path, Info: info})
+	}
+	return c, hit, nil
 }

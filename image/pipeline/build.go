@@ -271,7 +271,7 @@ func buildAndWrite(ctx context.Context, o BuildOptions, r *recipe.Recipe, reposi
 		step = display.Start("[sbom] SBOM and provenance of linux/" + b.arch)
 		err = writeAttestations(attestInputs{
 			root: root, recipeFile: o.Recipe, recipe: r, result: b.Result, arch: b.arch,
-			repository: repository, revision: revision, epoch: epoch,
+			repository: repository, revision: revision, epoch: epoch, cacheDir: cacheDir,
 		}, step)
 		step.Done(err)
 		if err != nil {

@@ -88,8 +88,14 @@ func TestBuildTwoPlatforms(t *testing.T) {
 
 	// Again: every layer cached per platform, the same index.
 	opt.Tarball = ""
-	again, _ := run(opt)
+	sbomBefore, err := os.ReadFile(filepath.Join(root, names.SBOMFile("pipeline-test", "arm64")))
+	require.NoError(t, err)
+	again, stderr := run(opt)
 	assert.Equal(t, stdout, again)
+	assert.Equal(t, 2, strings.Count(stderr, "image contents cached"), "the SBOM scans come from the cache too")
+	sbomAfter, err := os.ReadFile(filepath.Join(root, names.SBOMFile("pipeline-test", "arm64")))
+	require.NoError(t, err)
+	assert.Equal(t, string(sbomBefore), string(sbomAfter), "the same SBOM from the cached scan")
 	assert.Equal(t, 2, fake.calls)
 
 	// --load/--tarball without the host's platform: refused, nothing written.

@@ -3,10 +3,13 @@ package sbom
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,12 +90,60 @@ func tarLayer(t *testing.T, files map[string][]byte) v1.Layer {
 	return l
 }
 
+var (
+	startOnce sync.Once
+	startBin  string
+	startErr  error
+)
+
+// startBinary builds the project's /start (a Go program with module
+// dependencies; a test binary has none in its build info) once.
+func startBinary(t *testing.T) string {
+	t.Helper()
+	startOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sbom-test-")
+		if err != nil {
+			startErr = err
+			return
+		}
+		startBin = filepath.Join(dir, "start")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", startBin, "github.com/synapse-image/synapse-image/rootfs/start")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			startErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, startErr)
+	return startBin
+}
+
+// goVersionDeps is what `go version -m` says of a binary: its Go version
+// and "path@version" of each dependency (replacements applied).
+func goVersionDeps(t *testing.T, bin string) (string, []string) {
+	t.Helper()
+	out, err := exec.Command("go", "version", "-m", bin).Output()
+	require.NoError(t, err)
+	var goVersion string
+	var deps []string
+	for i, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case i == 0 && len(f) == 2:
+			goVersion = f[1]
+		case len(f) >= 3 && f[0] == "dep":
+			deps = append(deps, f[1]+"@"+f[2])
+		case len(f) >= 3 && f[0] == "=>":
+			deps[len(deps)-1] = f[1] + "@" + f[2]
+		}
+	}
+	return goVersion, deps
+}
+
 // testImage is a two-layer image like the builder's: a Debian root file
-// system with a wheel below /usr/local, then a layer with a Go program (the
-// test binary itself, which has build info).
+// system with a wheel below /usr/local, then a layer with /start.
 func testImage(t *testing.T) v1.Image {
 	t.Helper()
-	self, err := os.ReadFile(os.Args[0])
+	self, err := os.ReadFile(startBinary(t))
 	require.NoError(t, err)
 	rootfs := tarLayer(t, map[string][]byte{
 		"var/lib/dpkg/status":                                                     []byte(testStatus),
@@ -170,17 +221,15 @@ func TestSBOMParsesBackWithEveryPackage(t *testing.T) {
 	require.Len(t, doc.OtherLicenses, 1, "every LicenseRef used is declared")
 	assert.Equal(t, "LicenseRef-GPL-3-or-later-with-GCC-exception-3.1", doc.OtherLicenses[0].LicenseIdentifier)
 
-	// The Go program's modules, from its build info.
-	info, ok := debug.ReadBuildInfo()
-	require.True(t, ok)
-	assert.Contains(t, byPurl, "pkg:golang/stdlib@"+strings.TrimPrefix(info.GoVersion, "go"))
-	for _, m := range info.Deps {
-		if m.Replace != nil {
-			m = m.Replace
-		}
-		assert.Contains(t, byPurl, "pkg:golang/"+m.Path+"@"+m.Version)
+	// /start's modules, as `go version -m` lists them.
+	goVersion, deps := goVersionDeps(t, startBinary(t))
+	require.NotEmpty(t, deps)
+	assert.Contains(t, byPurl, "pkg:golang/stdlib@"+strings.TrimPrefix(goVersion, "go"))
+	assert.Contains(t, byPurl, "pkg:golang/github.com/synapse-image/synapse-image", "the main module")
+	for _, d := range deps {
+		assert.Contains(t, byPurl, "pkg:golang/"+d)
 	}
-	assert.Equal(t, len(info.Deps)+2, types["golang"], "the main module, the standard library and every dependency")
+	assert.Equal(t, len(deps)+2, types["golang"], "the main module, the standard library and every dependency")
 
 	// Every package hangs off the image, which the document describes.
 	contains := 0
