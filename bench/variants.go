@@ -37,6 +37,7 @@ func startupVariants(image, baseline string) []startVariant {
 
 type variantResult struct {
 	health, healthy map[bool][]time.Duration // by fresh
+	cpu             map[bool][]time.Duration // Synapse's CPU time when healthy, by fresh
 	rss             []int64                  // existing /data, idle after healthy
 	err             error
 }
@@ -58,13 +59,13 @@ func benchStartup(ctx context.Context, e *engine, o options, image string, logf 
 	}
 	load0 := loadAvg()
 	for i, v := range variants {
-		results[i] = variantResult{health: map[bool][]time.Duration{}, healthy: map[bool][]time.Duration{}}
+		results[i] = variantResult{health: map[bool][]time.Duration{}, healthy: map[bool][]time.Duration{}, cpu: map[bool][]time.Duration{}}
 		vol := e.name("startup", v.key)
 		if err := e.volume(ctx, vol); err != nil {
 			return fail(err)
 		}
 		logf("startup: %s: first start (not timed)", v.label)
-		if _, _, err := startVariantOnce(ctx, e, o, v, vol, port, "warm", false); err != nil {
+		if _, _, _, err := startVariantOnce(ctx, e, o, v, vol, port, "warm", false); err != nil {
 			results[i].err = fmt.Errorf("first start: %w", err)
 		}
 	}
@@ -83,7 +84,7 @@ func benchStartup(ctx context.Context, e *engine, o options, image string, logf 
 						continue
 					}
 				}
-				t, rss, err := startVariantOnce(ctx, e, o, v, vol, port, strconv.Itoa(run), !fresh)
+				t, cpu, rss, err := startVariantOnce(ctx, e, o, v, vol, port, strconv.Itoa(run), !fresh)
 				if fresh {
 					if err := e.removeVolume(ctx, vol); err != nil {
 						logf("startup: %v", err)
@@ -99,7 +100,8 @@ func benchStartup(ctx context.Context, e *engine, o options, image string, logf 
 				} else {
 					r.rss = append(r.rss, rss)
 				}
-				logf("startup: %s, %s, run %d/%d: /health 200 after %s, healthy after %s", v.label, what, run, o.runs, seconds(t.health), seconds(t.healthy))
+				logf("startup: %s, %s, run %d/%d: /health 200 after %s, healthy after %s, Synapse's CPU time %s", v.label, what, run, o.runs, seconds(t.health), seconds(t.healthy), seconds(cpu))
+				r.cpu[fresh] = append(r.cpu[fresh], cpu)
 				r.health[fresh] = append(r.health[fresh], t.health)
 				r.healthy[fresh] = append(r.healthy[fresh], t.healthy)
 			}
@@ -129,11 +131,13 @@ func benchStartup(ctx context.Context, e *engine, o options, image string, logf 
 			h := r.health[fresh]
 			rows = append(rows,
 				measured(section, fmt.Sprintf("%s: SQLite, %s: start → first /health 200", v.label, data), spread(h), median(h).Seconds(), t),
-				measured(section, fmt.Sprintf("%s: SQLite, %s: start → Docker healthy", v.label, data), spread(r.healthy[fresh]), 0, nil))
+				measured(section, fmt.Sprintf("%s: SQLite, %s: start → Docker healthy", v.label, data), spread(r.healthy[fresh]), 0, nil),
+				measured(section, fmt.Sprintf("%s: SQLite, %s: Synapse's CPU time (user+system) up to healthy", v.label, data), spread(r.cpu[fresh]), 0, nil))
 			if i > 0 && variants[0].key == "base" && results[0].err == nil {
 				ratio := median(h).Seconds() / median(results[0].health[fresh]).Seconds()
-				rows = append(rows, measured(section, fmt.Sprintf("%s: SQLite, %s: /health ÷ current recipe's", v.label, data),
-					fmt.Sprintf("%.2f", ratio), 0, nil))
+				cpuRatio := median(r.cpu[fresh]).Seconds() / median(results[0].cpu[fresh]).Seconds()
+				rows = append(rows, measured(section, fmt.Sprintf("%s: SQLite, %s: ÷ current recipe's (start → /health; Synapse's CPU time)", v.label, data),
+					fmt.Sprintf("%.2f; %.2f", ratio, cpuRatio), 0, nil))
 			}
 		}
 		var rssTarget *target
@@ -147,9 +151,11 @@ func benchStartup(ctx context.Context, e *engine, o options, image string, logf 
 	return rows
 }
 
-// startVariantOnce starts variant v on vol and waits until it is healthy;
-// with readRSS it then idles and reads Synapse's (PID 1's) VmRSS.
-func startVariantOnce(ctx context.Context, e *engine, o options, v startVariant, vol string, port int, run string, readRSS bool) (startTimes, int64, error) {
+// startVariantOnce starts variant v on vol and waits until it is healthy,
+// then reads the CPU time Synapse (PID 1) used so far, which the machine's
+// load changes far less than the wall time; with readRSS it then idles and
+// reads Synapse's VmRSS.
+func startVariantOnce(ctx context.Context, e *engine, o options, v startVariant, vol string, port int, run string, readRSS bool) (startTimes, time.Duration, int64, error) {
 	name := e.name("startup", v.key, run)
 	args := []string{
 		"-p", fmt.Sprintf("127.0.0.1:%d:8008", port), "-v", vol + ":/data",
@@ -159,32 +165,66 @@ func startVariantOnce(ctx context.Context, e *engine, o options, v startVariant,
 		args = append(args, "-e", kv)
 	}
 	if err := e.create(ctx, name, append(args, v.image)...); err != nil {
-		return startTimes{}, 0, err
+		return startTimes{}, 0, 0, err
 	}
 	defer e.remove(context.WithoutCancel(ctx), name)
 	t, err := timeStart(ctx, e, name, fmt.Sprintf("http://127.0.0.1:%d/health", port), o.poll, o.timeout)
 	if err != nil {
-		return t, 0, err
+		return t, 0, 0, err
+	}
+	stat, err := e.exec(ctx, name, "cat", "/proc/1/stat")
+	if err != nil {
+		return t, 0, 0, err
+	}
+	cpu, err := procCPUTime(stat)
+	if err != nil {
+		return t, 0, 0, err
 	}
 	var rss int64
 	if readRSS {
 		select {
 		case <-ctx.Done():
-			return t, 0, ctx.Err()
+			return t, 0, 0, ctx.Err()
 		case <-time.After(o.idle):
 		}
 		status, err := e.exec(ctx, name, "cat", "/proc/1/status")
 		if err != nil {
-			return t, 0, err
+			return t, 0, 0, err
 		}
 		st, err := procStatus(status)
 		if err != nil {
-			return t, 0, err
+			return t, 0, 0, err
 		}
 		rss = st["VmRSS"]
 	}
 	_, err = e.stop(ctx, name, 30*time.Second)
-	return t, rss, err
+	return t, cpu, rss, err
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times (100 on Linux).
+const clockTicks = 100
+
+// procCPUTime reads utime + stime from /proc/PID/stat.
+func procCPUTime(stat string) (time.Duration, error) {
+	// The command name (field 2) is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc stat: no command name in %q", stat)
+	}
+	f := strings.Fields(stat[i+1:])
+	// After the name: state is field 3, utime 14, stime 15.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc stat: %d fields after the name, expected at least 13", len(f))
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc stat: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
 // loadAvg is the machine's 1, 5 and 15 minute load averages.
