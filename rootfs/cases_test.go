@@ -26,6 +26,10 @@ type goldenCase struct {
 	appServices []string // files from testdata/appservices
 	fragments   []string // files from testdata/conf.d
 	ipv6        bool
+	// generic are the values Synapse must parse that the case's generic
+	// settings change, over what the contract's variables ask for
+	// (understood_test.go).
+	generic map[string]any
 }
 
 // output is the config file the mode writes, relative to the data dir.
@@ -93,6 +97,12 @@ var goldenCases = []goldenCase{
 			"SYNAPSE_CONFIG__LISTENERS":                          "[{port: 8080, type: http, x_forwarded: true, bind_addresses: ['0.0.0.0'], resources: [{names: [client, federation], compress: false}]}]",
 		},
 		fragments: []string{"10-previews.yaml", "20-retention.yml"},
+		generic: map[string]any{
+			"listeners": []any{map[string]any{"port": 8080.0, "type": "http", "tls": false, "bind_addresses": []any{"0.0.0.0"},
+				"x_forwarded": true, "names": []any{"client", "federation"}}},
+			"media_store_path": "/data/media-store",
+			"event_cache_size": 50.0 * 1024,
+		},
 	},
 	{
 		name: "generate",

@@ -199,6 +199,9 @@ func understood(t *testing.T, c goldenCase, dir string, got map[string]any, inIm
 		want["macaroon_secret_key"] = secret("SYNAPSE_MACAROON_SECRET_KEY", server+".macaroon.key")
 		want["form_secret"] = secret("SYNAPSE_FORM_SECRET", server+".form.key")
 	}
+	for k, w := range c.generic {
+		want[k] = w // what SYNAPSE_CONFIG__ variables and conf.d ask for
+	}
 	for k, w := range want {
 		assert.Equal(t, w, got[k], "%s: Synapse parsed %s = %v, the environment asks for %v", c.name, k, got[k], w)
 	}
