@@ -39,6 +39,8 @@ func TestBadInput(t *testing.T) {
 		anywhere bool
 		// brokenAppservice puts an unparsable file into /data/appservices.
 		brokenAppservice bool
+		// files are written into /data (name -> content) first.
+		files map[string]string
 	}{
 		{name: "server name missing", env: with("SYNAPSE_SERVER_NAME", "<unset>"), want: "SYNAPSE_SERVER_NAME"},
 		{name: "server name with scheme", env: with("SYNAPSE_SERVER_NAME", "https://bad.e2e.test"), want: "SYNAPSE_SERVER_NAME"},
@@ -58,12 +60,18 @@ func TestBadInput(t *testing.T) {
 		{name: "uid", env: with("UID", "synapse"), want: "UID"},
 		{name: "broken appservice", env: with(), brokenAppservice: true, want: "broken.yaml"},
 		{name: "manual config missing", env: map[string]string{"SYNAPSE_CONFIG_PATH": "/data/missing.yaml"}, want: "/data/missing.yaml"},
+		{name: "manual config enables redis without txredisapi", env: map[string]string{"SYNAPSE_CONFIG_PATH": "/data/homeserver.yaml"},
+			files: map[string]string{"homeserver.yaml": "server_name: bad.e2e.test\nredis:\n  enabled: true\n"}, want: "txredisapi"},
+		{name: "generic setting enables redis without txredisapi", env: with("SYNAPSE_CONFIG__REDIS__ENABLED", "true"), want: "SYNAPSE_CONFIG__REDIS__ENABLED: redis.enabled is true, but the image lacks the Python module txredisapi"},
 		{name: "unknown mode", env: with(), args: []string{"frobnicate"}, want: "generate", anywhere: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			data := dockertest.HostDir(t, image)
 			require.NoError(t, os.WriteFile(filepath.Join(data, "keep.txt"), []byte("the user's file\n"), 0o640))
+			for name, content := range tc.files {
+				require.NoError(t, os.WriteFile(filepath.Join(data, name), []byte(content), 0o644))
+			}
 			if tc.brokenAppservice {
 				require.NoError(t, os.MkdirAll(filepath.Join(data, "appservices"), 0o755))
 				require.NoError(t, os.WriteFile(filepath.Join(data, "appservices", "broken.yaml"), []byte("id: [unclosed\n"), 0o644))

@@ -16,6 +16,7 @@ import (
 	"github.com/synapse-image/synapse-image/rootfs/internal/entrypoint"
 	"github.com/synapse-image/synapse-image/rootfs/internal/env"
 	"github.com/synapse-image/synapse-image/rootfs/internal/privileges"
+	"github.com/synapse-image/synapse-image/rootfs/internal/pymodule"
 )
 
 func main() {
@@ -34,6 +35,9 @@ func main() {
 		Environ:  os.Environ(),
 		Jemalloc: entrypoint.Jemalloc(runtime.GOARCH),
 		Umask:    syscall.Umask,
+		PythonModule: func(name string) bool {
+			return pymodule.Installed(name, pymodule.Path("/", os.Getenv("PYTHONPATH")))
+		},
 	}, os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -24,6 +24,9 @@ type Manual struct {
 	// Media store and uploads, as the config names them ("" for Synapse's
 	// defaults).
 	MediaStorePath, UploadsPath string
+	// RedisEnabled: redis.enabled is true (as Python tests it), so Synapse
+	// needs the txredisapi module.
+	RedisEnabled bool
 }
 
 type manualFile struct {
@@ -45,6 +48,9 @@ type manualFile struct {
 		Name string         `yaml:"name"`
 		Args map[string]any `yaml:"args"`
 	} `yaml:"database"`
+	Redis struct {
+		Enabled yaml.Node `yaml:"enabled"`
+	} `yaml:"redis"`
 }
 
 // ReadManual reads the parts of a hand-written homeserver.yaml that /start uses.
@@ -74,6 +80,7 @@ func ParseManual(path string, b []byte) (Manual, error) {
 			m.SigningKeyPath = filepath.Join(filepath.Dir(path), f.ServerName+".signing.key")
 		}
 	}
+	m.RedisEnabled = truthy(&f.Redis.Enabled)
 	for _, l := range f.Listeners {
 		if (l.Type == "" || l.Type == "http") && !l.TLS && l.Path == "" && l.Port > 0 {
 			m.HealthURL = healthURL(l.Port, l.BindAddresses)

@@ -136,6 +136,21 @@ func (s *starter) tryVars(p *plan) ([]string, error) {
 	if err != nil {
 		return nil, bad(err)
 	}
+	// A module the variables' settings need and the image lacks stops
+	// /start here too, before it touches the data directory.
+	if src := sourceOf(changes, "redis", "enabled"); src != "" {
+		out, err := config.Marshal("", doc)
+		if err != nil {
+			return nil, err
+		}
+		facts, err := config.ParseManual(src, out)
+		if err != nil {
+			return nil, bad(err)
+		}
+		if err := s.checkModules(facts, src); err != nil {
+			return nil, err
+		}
+	}
 	var dirs []string
 	var moved struct {
 		Media   string `yaml:"media_store_path"`

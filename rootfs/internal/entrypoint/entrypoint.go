@@ -49,6 +49,10 @@ type System struct {
 	// Validate has Synapse parse a config (check --synapse); nil means
 	// synapsecheck.Check.
 	Validate func(ctx context.Context, python string, cfg []byte, configDir, dataDir string, asRoot bool, uid, gid int) error
+	// PythonModule reports whether the image's Python can import the
+	// top-level module name (pymodule.Installed on the image's path); nil:
+	// no module is checked.
+	PythonModule func(name string) bool
 }
 
 // badInput is an error of the operator's input: exit status 2.

@@ -98,6 +98,13 @@ func (s *starter) merge(hs config.HomeServer, layers []overrides.Layer, header, 
 	if err != nil {
 		return nil, bad(err)
 	}
+	src := sourceOf(changes, "redis", "enabled")
+	if src == "" {
+		src = path
+	}
+	if err := s.checkModules(facts, src); err != nil {
+		return nil, err
+	}
 	return &merged{doc: doc, out: out, changes: changes, facts: facts}, nil
 }
 

@@ -54,6 +54,8 @@ type harness struct {
 	jemalloc       string
 	umask          int
 	validate       func(ctx context.Context, python string, cfg []byte, configDir, dataDir string, asRoot bool, uid, gid int) error
+	// modules are the Python modules the image has.
+	modules map[string]bool
 }
 
 func newHarness(t *testing.T, kv ...string) *harness {
@@ -96,11 +98,12 @@ func (h *harness) system() System {
 			h.exec = &execCall{argv0, argv, envv}
 			return nil
 		},
-		LookPath: func(string) (string, error) { return "/usr/bin/python3", nil },
-		Environ:  []string{"PATH=/usr/bin", "SYNAPSE_SERVER_NAME=example.com", "POSTGRES_PASSWORD=pw", "SYNAPSE_MACAROON_SECRET_KEY=m", "SYNAPSE_TURN_SECRET_FILE=/run/secrets/turn"},
-		Jemalloc: h.jemalloc,
-		Umask:    func(m int) int { h.umask = m; return 0o022 },
-		Validate: h.validate,
+		LookPath:     func(string) (string, error) { return "/usr/bin/python3", nil },
+		Environ:      []string{"PATH=/usr/bin", "SYNAPSE_SERVER_NAME=example.com", "POSTGRES_PASSWORD=pw", "SYNAPSE_MACAROON_SECRET_KEY=m", "SYNAPSE_TURN_SECRET_FILE=/run/secrets/turn"},
+		Jemalloc:     h.jemalloc,
+		Umask:        func(m int) int { h.umask = m; return 0o022 },
+		Validate:     h.validate,
+		PythonModule: func(name string) bool { return h.modules[name] },
 	}
 }
 

@@ -55,6 +55,9 @@ func (s *starter) runManual(ctx context.Context, c env.Common) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := s.checkModules(m, m.Path); err != nil {
+		return "", err
+	}
 	wait, err := env.WaitTimeout(s.sys.Env)
 	if err != nil {
 		return "", err
