@@ -37,6 +37,7 @@ echo "ok ($(elapsed))"
 step "build the images"
 go run . build --load
 go run . build --recipe image/postgres.yaml --load
+go run . build --recipe image/ldap.yaml --load
 echo "ok ($(elapsed))"
 
 step "build the previous release's image (TestSQLiteUpgradePath upgrades from it)"
@@ -76,6 +77,7 @@ echo "ok: $TEST_REGISTRY ($(elapsed))"
 step "go test ./... (unit, acceptance, registry and end-to-end)"
 export SYNAPSE_IMAGE=${SYNAPSE_IMAGE:-synapse:latest}
 export POSTGRES_IMAGE=${POSTGRES_IMAGE:-synapse-postgres:latest}
+export LDAP_IMAGE=${LDAP_IMAGE:-synapse-ldap:latest}
 go test -count=1 -timeout 40m ./...
 echo "ok ($(elapsed))"
 
