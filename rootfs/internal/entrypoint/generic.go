@@ -17,7 +17,8 @@ import (
 // merged into automated mode's config. The variables are the operator's
 // and are read first, as root if /start runs as root; the fragments are in
 // the data directory, which the Synapse user can write, so they are read
-// only after the privilege drop (run and check both drop first when root).
+// only after the privilege drop (check, which writes nothing, reads them
+// confined to conf.d through os.Root, as it was started).
 
 // genericVars reads the generic variables of the environment; any error is
 // bad input.

@@ -12,9 +12,10 @@ cfg = yaml.safe_load(sys.stdin)
 if not isinstance(cfg, dict):
     print("synapse: the config is not a mapping")
     sys.exit(2)
-# Before the first start the signing key does not exist yet (run creates
-# it): check the rest with a throw-away key instead.
-if "signing_key" not in cfg and not os.path.exists(str(cfg.get("signing_key_path", ""))):
+# Before the first start the signing key does not exist yet, or is not yet
+# the Synapse user's (run creates it, and fixes owners): check the rest
+# with a throw-away key instead.
+if "signing_key" not in cfg and not os.access(str(cfg.get("signing_key_path", "")), os.R_OK):
     cfg["signing_key"] = "ed25519 check 7Pw/z3PvR5q0J6G7y+2TxV8mZ4m1wQYrTgTq2aVZK0g"
 
 from synapse.config._base import Config, ConfigError  # noqa: E402
