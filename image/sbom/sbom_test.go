@@ -96,6 +96,14 @@ var (
 	startErr  error
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if startBin != "" {
+		os.RemoveAll(filepath.Dir(startBin))
+	}
+	os.Exit(code)
+}
+
 // startBinary builds the project's /start (a Go program with module
 // dependencies; a test binary has none in its build info) once.
 func startBinary(t *testing.T) string {
