@@ -63,7 +63,8 @@ func TestSynapseRecipe(t *testing.T) {
 	require.NotNil(t, r.Python.Bundle)
 	assert.Equal(t, []string{"synapse.app.homeserver"}, r.Python.Bundle.Modules)
 	assert.Equal(t, "SYNAPSE_BYTECODE_BUNDLE", r.Python.Bundle.Env)
-	require.Len(t, r.Python.Edits, 2)
+	require.Len(t, r.Python.Edits, 3)
+	assert.Equal(t, "/usr/lib/python3/dist-packages/ldap_auth_provider.py", r.Python.Edits[0].File, "matrix-synapse-ldap3 without pkg_resources")
 }
 
 func TestParseModesAndDurations(t *testing.T) {
