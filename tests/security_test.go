@@ -2,8 +2,12 @@ package tests
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -199,4 +203,65 @@ func TestRootIDsRefused(t *testing.T) {
 		assert.Equal(t, 2, code, stderr)
 		assert.Contains(t, stderr, "start: error: UID/GID: "+ids[0]+":"+ids[1])
 	}
+}
+
+// TestStopDuringOwnershipFix: a stop (SIGTERM) during a long ownership fix
+// ends /start promptly with 143, before Synapse starts, and the fix is not
+// taken as finished: /data keeps its old owner until the next start
+// finishes the job (once, 59k of 164k files stayed the old UID's for good).
+func TestStopDuringOwnershipFix(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const server = "stop-chown.e2e.test"
+	image := synapseImage(t)
+	data := dockertest.HostDir(t, image)
+	// Many files owned by root, as after a copy or a changed UID.
+	for i := range 100 {
+		dir := filepath.Join(data, "media", "local_content", fmt.Sprintf("%02d", i))
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		for j := range 1000 {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%04d", j)), nil, 0o644))
+		}
+	}
+	// A slow CPU share keeps the walk long enough to stop it half-way.
+	name := dockertest.UniqueName("c")
+	args := []string{"run", "--detach", "--name", name, "--label", "e2e=1", "--cpus", "0.1", "--volume", data + ":/data"}
+	for k, v := range baseEnv(server) {
+		args = append(args, "--env", k+"="+v)
+	}
+	_, err := dockertest.Docker(ctx, append(args, image)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = dockertest.Docker(context.Background(), "rm", "--force", name) })
+
+	deadline := time.Now().Add(time.Minute)
+	for {
+		res, _ := dockertest.Docker(ctx, "logs", name)
+		if strings.Contains(res.Stdout+res.Stderr, "changing owner of /data from") {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no ownership fix started: %s", res.Stderr)
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, err = dockertest.Docker(ctx, "kill", "--signal", "TERM", name)
+	require.NoError(t, err)
+	// Bounded: a /start that swallows the SIGTERM goes on to run Synapse.
+	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	res, err := dockertest.Docker(waitCtx, "wait", name)
+	require.NoError(t, err, "still running 2 minutes after SIGTERM")
+	logs, _ := dockertest.Docker(ctx, "logs", name)
+	assert.Equal(t, "143", strings.TrimSpace(res.Stdout), "exit status after SIGTERM:\n%s", logs.Stderr)
+	assert.Contains(t, logs.Stderr, "stopped before Synapse started")
+	assert.NotContains(t, logs.Stderr, "starting Synapse")
+	wrong, err := dockertest.Owners(data, synapseUID, synapseUID)
+	require.NoError(t, err)
+	assert.Greater(t, len(wrong), 1, "the walk was stopped half-way")
+	assert.Contains(t, wrong, ". (0:0)", "/data itself keeps its old owner until the walk is done")
+	t.Logf("%d of 100k entries still had the old owner after the stop", len(wrong))
+
+	// The next start finishes the job.
+	runSynapse(t, server, data, dockertest.Options{Image: image, Env: baseEnv(server)})
+	wrong, err = dockertest.Owners(data, synapseUID, synapseUID)
+	require.NoError(t, err)
+	assert.Empty(t, wrong)
 }
