@@ -2,12 +2,12 @@ package config
 
 import (
 	"fmt"
-	"math"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/synapse-image/synapse-image/rootfs/internal/overrides"
 )
 
 // yaml.v3 writes YAML for a YAML 1.2 reader; Synapse reads its config with
@@ -96,25 +96,7 @@ func scalarForPyYAML(n *yaml.Node) error {
 		if err := n.Decode(&f); err != nil {
 			return fmt.Errorf("number %q: %w", n.Value, err)
 		}
-		n.Value, n.Style, n.Tag = float11(f), 0, ""
+		n.Value, n.Style, n.Tag = overrides.FormatFloat(f), 0, ""
 	}
 	return nil
-}
-
-// float11 writes f in a form YAML 1.1 reads as a float: always with a
-// dot, never an exponent without a sign (PyYAML reads 1e3 as a string).
-func float11(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return ".nan"
-	case math.IsInf(f, 1):
-		return ".inf"
-	case math.IsInf(f, -1):
-		return "-.inf"
-	}
-	v := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(v, ".") {
-		v += ".0"
-	}
-	return v
 }
