@@ -14,20 +14,23 @@ import (
 )
 
 // startupProbe imports Synapse as it starts and reports what the start-up
-// mechanisms of the recipe's python: section did: the PEP 552 flags of
-// synapse/__init__'s bytecode (1: unchecked hash), the loader of
-// synapse.app.homeserver (BundleLoader serves it from the bytecode bundle)
-// and whether the dependency check imported pytz (Debian's check imports
-// every dependency).
+// mechanisms of the recipe's python: section did: the PEP 552 flags of the
+// bytecode of a Synapse module that start-up does not import (1: unchecked
+// hash), whether synapse/__init__ still has a .pyc of its own (the bundle
+// is its bytecode: drop-pyc), the loader of synapse.app.homeserver
+// (BundleLoader serves it from the bytecode bundle) and whether the
+// dependency check imported pytz (Debian's check imports every dependency).
 const startupProbe = `
-import json, sys
+import json, os, sys
 from importlib.util import cache_from_source
 import synapse.app.homeserver as hs
 import synapse
-with open(cache_from_source(synapse.__file__), "rb") as f:
+unbundled = os.path.join(os.path.dirname(synapse.__file__), "_scripts", "register_new_matrix_user.py")
+with open(cache_from_source(unbundled), "rb") as f:
     flags = int.from_bytes(f.read(8)[4:8], "little")
 print(json.dumps({
     "pyc_flags": flags,
+    "bundled_pyc": os.path.exists(cache_from_source(synapse.__file__)),
     "loader": type(hs.__loader__).__name__,
     "from_bundle": bool(getattr(hs.__loader__, "from_bundle", False)),
     "file": hs.__file__,
@@ -37,6 +40,7 @@ print(json.dumps({
 
 type startupState struct {
 	PycFlags     int    `json:"pyc_flags"`
+	BundledPyc   bool   `json:"bundled_pyc"`
 	Loader       string `json:"loader"`
 	FromBundle   bool   `json:"from_bundle"`
 	File         string `json:"file"`

@@ -36,6 +36,7 @@ type pythonBundle struct {
 	Dir     string   `json:"dir"`
 	Env     string   `json:"env"`
 	Hook    string   `json:"hook"`
+	DropPyc bool     `json:"drop-pyc"`
 }
 
 // pythonToolsKey is part of the root file system's cache key, so a change
@@ -68,7 +69,7 @@ func (b *builder) tunePython(ctx context.Context, root string, epoch time.Time) 
 		if err != nil {
 			return err
 		}
-		job.Bundle = &pythonBundle{Modules: bu.Modules, Dir: bu.Dir, Env: bu.Env, Hook: string(hook)}
+		job.Bundle = &pythonBundle{Modules: bu.Modules, Dir: bu.Dir, Env: bu.Env, Hook: string(hook), DropPyc: bu.DropPyc}
 	}
 	tool, err := pythonTools.ReadFile("python/tune.py")
 	if err != nil {

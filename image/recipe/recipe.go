@@ -121,6 +121,10 @@ type Bundle struct {
 	Dir string `yaml:"dir"`
 	// Env names the variable that turns the hook off (0, off, false, no).
 	Env string `yaml:"env"`
+	// DropPyc removes the bundled modules' own .pyc files: the bundle is
+	// their bytecode, and keeping both costs its size twice. With the hook
+	// turned off those modules are then compiled from source at each start.
+	DropPyc bool `yaml:"drop-pyc"`
 }
 
 // User is a system user (and its primary group of the same name).

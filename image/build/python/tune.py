@@ -145,9 +145,12 @@ HEADER = 24
 
 LIST_MODULES = r"""
 import importlib, json, sys
+def origins():
+    return sorted({getattr(getattr(m, "__spec__", None), "origin", None) or "" for m in list(sys.modules.values())})
+startup = origins()
 for m in sys.argv[1:]:
     importlib.import_module(m)
-print(json.dumps(sorted({getattr(getattr(m, "__spec__", None), "origin", None) or "" for m in list(sys.modules.values())})))
+print(json.dumps({"startup": startup, "all": origins()}))
 """
 
 
@@ -156,8 +159,13 @@ def build_bundle(bundle, epoch):
     env = dict(PATH=os.environ.get("PATH", "/usr/bin:/bin"), LANG="C.UTF-8")
     out = subprocess.run([sys.executable, "-I", "-B", "-c", LIST_MODULES, *bundle["modules"]],
                          env=env, stdout=subprocess.PIPE, check=True, text=True, cwd="/").stdout
-    origins = [o for o in json.loads(out) if o.endswith(".py") and o.startswith("/usr/lib/")]
+    listed = json.loads(out)
+    origins = [o for o in listed["all"] if o.endswith(".py") and o.startswith("/usr/lib/")]
+    # Imported before site runs the .pth that installs the hook: these are
+    # always read from their own .pyc.
+    startup = set(listed["startup"])
     entries = []
+    pycs = []
     for src in origins:
         pyc = importlib.util.cache_from_source(src)
         try:
@@ -175,6 +183,8 @@ def build_bundle(bundle, epoch):
         st = os.stat(src)
         mtime = min(int(st.st_mtime), epoch)  # the layer clamps times to the epoch
         entries.append((src, data[16:], st.st_size, mtime))
+        if src not in startup:
+            pycs.append(pyc)
     entries.sort()
     # Layout: header (magic, Python's magic number, index length and
     # offset), the code objects, then the index {source: (offset, length,
@@ -201,6 +211,14 @@ def build_bundle(bundle, epoch):
     with open(os.path.join(dest_dir, "_bytecode_bundle.pth"), "w", encoding="utf-8") as f:
         f.write("import _bytecode_bundle; _bytecode_bundle.install(%r)\n" % bundle["env"])
     log(f"bundle: {len(entries)} of {len(origins)} imported modules, {(offset + len(raw)) / 1e6:.1f} MB, in {path}")
+    if bundle.get("drop-pyc"):
+        # The bundle holds exactly these files' code objects (checked
+        # above), so the image keeps that bytecode once.
+        size = 0
+        for pyc in pycs:
+            size += os.path.getsize(pyc)
+            os.remove(pyc)
+        log(f"bundle: removed the {len(pycs)} bundled modules' own .pyc files ({size / 1e6:.1f} MB)")
 
 
 def main():
