@@ -155,7 +155,8 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// benchSize reports the image's layers from the builder's OCI layout;
+// benchSize reports the image's layers from the builder's OCI layout and
+// what each optional feature's Debian packages cost (features.go);
 // imageID (of o.image in the engine) tells whether the layout holds the
 // same image as the other sections measure.
 func benchSize(ctx context.Context, o options, imageID string, logf logFunc) []row {
@@ -197,9 +198,15 @@ func benchSize(ctx context.Context, o options, imageID string, logf logFunc) []r
 		name += " (the OCI layout's; not " + o.image + ")"
 		logf("size: the OCI layout holds image ID %s, %s is %s", cfg, o.image, imageID)
 	}
-	return append(rows,
+	rows = append(rows,
 		measured(section, name+", uncompressed", megabytes(tu), float64(tu), uTarget),
 		measured(section, name+", compressed (as pushed)", megabytes(tc), float64(tc), cTarget))
+	logf("size: the optional features' Debian packages in the root file system layer")
+	costs, err := imageFeatureCosts(ctx, img)
+	if err != nil {
+		return append(rows, failedRow(section, "feature costs", err, nil))
+	}
+	return append(rows, featureRows(section, costs)...)
 }
 
 // compression names a layer media type's compression.
