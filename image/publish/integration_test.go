@@ -155,7 +155,7 @@ func TestPublishToRegistry(t *testing.T) {
 // SYNAPSE_IMAGE (default synapse:latest) exported from the Docker engine.
 func builtImage(t *testing.T, ctx context.Context) (v1.Image, string) {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), names.DefaultLayout())
+	dir := filepath.Join(dockertest.RepoRoot(t), names.DefaultLayout())
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
 		img, err := ReadLayout(dir)
 		require.NoError(t, err)
@@ -173,20 +173,4 @@ func builtImage(t *testing.T, ctx context.Context) (v1.Image, string) {
 	img, err := tarball.ImageFromPath(tar, &tag)
 	require.NoError(t, err)
 	return img, "docker image " + ref
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
 }

@@ -25,7 +25,7 @@ import (
 // the image's digest and lists exactly the packages dpkg's status file in
 // the image says are installed.
 func TestSBOMOfTheBuiltImage(t *testing.T) {
-	root := repoRoot(t)
+	root := dockertest.RepoRoot(t)
 	layout := filepath.Join(root, names.DefaultLayout())
 	if _, err := os.Stat(filepath.Join(layout, "index.json")); err != nil {
 		dockertest.Unavailable(t, "no OCI layout at %s: run `go run . build` first", layout)
@@ -91,18 +91,4 @@ func TestSBOMOfTheBuiltImage(t *testing.T) {
 	assert.Equal(t, len(installed), len(listed), "Debian packages in the SBOM vs installed in the image")
 	assert.Equal(t, installed, listed)
 	t.Logf("%s: %d Debian packages, %d SPDX packages in all", digest, len(listed), len(doc.Packages))
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "no go.mod above the test's directory")
-		dir = parent
-	}
 }

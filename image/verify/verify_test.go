@@ -104,9 +104,7 @@ func lines(checks []Check) string {
 // checks that verify fails each time.
 func testVerify(t *testing.T, host string) {
 	ctx := context.Background()
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
-	repoName := "verify-test/synapse-" + hex.EncodeToString(suffix)
+	repoName := randomRepo("verify-test")
 	repo, err := name.NewRepository(host+"/"+repoName, name.Insecure)
 	require.NoError(t, err)
 	ref := repo.Tag("latest")
@@ -178,9 +176,7 @@ func testVerify(t *testing.T, host string) {
 // arm64 manifest is another image: verify fails for that platform only.
 func testVerifyIndex(t *testing.T, host string) {
 	ctx := context.Background()
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
-	repoName := "verify-index/synapse-" + hex.EncodeToString(suffix)
+	repoName := randomRepo("verify-index")
 	repo, err := name.NewRepository(host+"/"+repoName, name.Insecure)
 	require.NoError(t, err)
 	ref := repo.Tag("latest")
@@ -274,9 +270,7 @@ func TestPublishAndVerifyTheBuiltImage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	sv, pub := keyPair(t)
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
-	repoName := "verify-e2e/synapse-" + hex.EncodeToString(suffix)
+	repoName := randomRepo("verify-e2e")
 	var stdout, log bytes.Buffer
 	err = pipeline.Publish(ctx, pipeline.PublishOptions{
 		From:     layout,
@@ -294,4 +288,12 @@ func TestPublishAndVerifyTheBuiltImage(t *testing.T) {
 	assert.Contains(t, out, " has an SBOM (1)")
 	assert.Contains(t, out, " has a provenance statement (1)")
 	assert.Contains(t, out, " signed by the key")
+}
+
+// randomRepo is a repository name of its own under prefix, so runs against
+// the same registry never see each other's tags.
+func randomRepo(prefix string) string {
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	return prefix + "/synapse-" + hex.EncodeToString(suffix)
 }
