@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"dagger/synapse/internal/dagger"
 )
@@ -11,56 +13,94 @@ import (
 // trixie's mmdebstrap can bootstrap sid, where matrix-synapse lives.
 const goImage = "golang:1.26-trixie"
 
-// The project's image recipes, and where the builder works in its container.
-const (
-	synapseRecipe  = "image/synapse.yaml"
-	postgresRecipe = "image/postgres.yaml"
-	srcDir         = "/src"
-	tarball        = "/out/image.tar"
+// A recipe of the project's, and the name under which the builder writes its
+// outputs (the recipe's name: field; .build/<name>/ in the source tree).
+type recipe struct{ file, name string }
+
+var (
+	synapseRecipe  = recipe{file: "image/synapse.yaml", name: "synapse"}
+	postgresRecipe = recipe{file: "image/postgres.yaml", name: "synapse-postgres"}
 )
 
-// Build builds the image with the project's own builder and returns it.
-//
-// The builder (go run . build) runs in a golang container with mmdebstrap,
-// writes a docker-load tarball, and the engine imports it. Go modules, the Go
-// build cache, apt's downloads and the builder's layer cache live in cache
-// volumes, so a rebuild with an unchanged recipe takes seconds.
-func (m *Synapse) Build(ctx context.Context) (*dagger.Container, error) {
-	return m.image(ctx, synapseRecipe)
-}
+// srcDir is where the builder works in its container.
+const srcDir = "/src"
 
-// image builds a recipe and returns the image, loaded into the engine.
-func (m *Synapse) image(ctx context.Context, recipe string) (*dagger.Container, error) {
-	builder, platform, err := m.builder(ctx, recipe)
+// outputDir holds what the builder writes for the recipe: the OCI layout
+// (oci/), and per platform an SBOM and a provenance statement.
+func (r recipe) outputDir() string { return srcDir + "/.build/" + r.name }
+
+// layout is the OCI image layout the builder always writes: one image, or
+// one index of every platform's image. `go run . publish` reads it.
+func (r recipe) layout() string { return r.outputDir() + "/oci" }
+
+// Build builds the image with the project's own builder and returns it: the
+// engine's platform if --platforms lists it, else the first listed.
+//
+// The builder (go run . build) runs once for every platform in a golang
+// container with mmdebstrap and writes an OCI layout, from which the engine
+// imports the image. Go modules, the Go build cache, apt's downloads and the
+// builder's layer cache live in cache volumes, so a rebuild with an unchanged
+// recipe takes seconds.
+func (m *Synapse) Build(ctx context.Context) (*dagger.Container, error) {
+	platforms, engine, err := m.platforms(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return imported(builder, platform), nil
+	return imported(m.builder(synapseRecipe, platforms), synapseRecipe, imagePlatform(platforms, engine)), nil
 }
 
-// imported is the image the builder wrote, loaded into the engine.
-func imported(builder *dagger.Container, platform dagger.Platform) *dagger.Container {
-	return dag.Container(dagger.ContainerOpts{Platform: platform}).
-		Import(builder.File(tarball))
-}
-
-// builder returns the builder container after it has built recipe into the
-// docker-load tarball /out/image.tar, and the platform it built for.
-func (m *Synapse) builder(ctx context.Context, recipe string) (*dagger.Container, dagger.Platform, error) {
-	platform, err := m.platform(ctx)
+// Artifacts builds the image for every platform and returns what the builder
+// wrote to .build/synapse/: oci/ (the OCI image layout: the image, or one
+// index of every platform's image), sbom.linux-ARCH.spdx.json and
+// provenance.linux-ARCH.intoto.json per platform, and packages.txt.
+//
+// Exported to .build/synapse, it is what `go run . publish` publishes, with
+// the SBOMs and provenance attached.
+func (m *Synapse) Artifacts(ctx context.Context) (*dagger.Directory, error) {
+	platforms, _, err := m.platforms(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, err
+	}
+	return m.builder(synapseRecipe, platforms).Directory(synapseRecipe.outputDir()), nil
+}
+
+// imagePlatform is the one platform's image that build returns: the
+// engine's if listed (it runs natively), else the first listed.
+func imagePlatform(platforms []dagger.Platform, engine dagger.Platform) dagger.Platform {
+	if slices.Contains(platforms, engine) {
+		return engine
+	}
+	return platforms[0]
+}
+
+// imported is the image for platform from the layout the builder wrote for
+// r, loaded into the engine. The engine imports an OCI archive and takes the
+// platform's manifest from its index.
+func imported(builder *dagger.Container, r recipe, platform dagger.Platform) *dagger.Container {
+	archive := "/tmp/" + r.name + ".oci.tar"
+	// The same bytes for the same layout, so the engine's cache of the import holds.
+	tar := []string{"tar", "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner",
+		"-cf", archive, "-C", r.layout(), "oci-layout", "index.json", "blobs"}
+	return dag.Container(dagger.ContainerOpts{Platform: platform}).
+		Import(builder.WithExec(tar).File(archive))
+}
+
+// builder returns the builder container after it has built r for platforms
+// into r.outputDir().
+func (m *Synapse) builder(r recipe, platforms []dagger.Platform) *dagger.Container {
+	list := make([]string, len(platforms))
+	for i, p := range platforms {
+		list[i] = string(p)
 	}
 	args := []string{"go", "run", ".", "build",
-		"--recipe", recipe,
-		"--tarball", tarball,
-		"--platform", string(platform),
+		"--recipe", r.file,
+		"--platform", strings.Join(list, ","),
 		"--cache-dir", "/cache/builder",
 	}
 	ctr := m.withSource(mmdebstrapContainer()).
 		WithMountedCache("/cache/builder", dag.CacheVolume("synapse-builder"),
 			dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked})
-	if m.Wheels != nil && recipe == synapseRecipe {
+	if m.Wheels != nil && r == synapseRecipe {
 		ctr = ctr.WithMountedDirectory("/wheels", m.Wheels)
 		args = append(args, "--wheels", "/wheels")
 	}
@@ -70,8 +110,7 @@ func (m *Synapse) builder(ctx context.Context, recipe string) (*dagger.Container
 	// blocks the user namespaces that --mode=unshare would need instead, and
 	// fakechroot mode breaks maintainer scripts. So this one exec, and only
 	// it, runs with root capabilities.
-	ctr = ctr.WithExec(args, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true})
-	return ctr, platform, nil
+	return ctr.WithExec(args, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true})
 }
 
 // goContainer is a golang container with the Go caches mounted.
@@ -108,14 +147,15 @@ func (m *Synapse) withSource(ctr *dagger.Container) *dagger.Container {
 		WithWorkdir(srcDir)
 }
 
-// platform is the requested platform, or the engine's own.
-func (m *Synapse) platform(ctx context.Context) (dagger.Platform, error) {
-	if m.Platform != "" {
-		return m.Platform, nil
-	}
-	p, err := dag.DefaultPlatform(ctx)
+// platforms are the requested platforms (default: the engine's), and the
+// engine's platform.
+func (m *Synapse) platforms(ctx context.Context) ([]dagger.Platform, dagger.Platform, error) {
+	engine, err := dag.DefaultPlatform(ctx)
 	if err != nil {
-		return "", fmt.Errorf("default platform of the engine: %w", err)
+		return nil, "", fmt.Errorf("default platform of the engine: %w", err)
 	}
-	return p, nil
+	if len(m.Platforms) == 0 {
+		return []dagger.Platform{engine}, engine, nil
+	}
+	return m.Platforms, engine, nil
 }

@@ -61,21 +61,21 @@ func convertSlice[I any, O any](in []I, f func(I) O) []O {
 
 func (r Synapse) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		Source   *dagger.Directory
-		Wheels   *dagger.Directory
-		Platform dagger.Platform
+		Source    *dagger.Directory
+		Wheels    *dagger.Directory
+		Platforms []dagger.Platform
 	}
 	concrete.Source = r.Source
 	concrete.Wheels = r.Wheels
-	concrete.Platform = r.Platform
+	concrete.Platforms = r.Platforms
 	return json.Marshal(&concrete)
 }
 
 func (r *Synapse) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		Source   *dagger.Directory
-		Wheels   *dagger.Directory
-		Platform dagger.Platform
+		Source    *dagger.Directory
+		Wheels    *dagger.Directory
+		Platforms []dagger.Platform
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -83,7 +83,7 @@ func (r *Synapse) UnmarshalJSON(bs []byte) error {
 	}
 	r.Source = concrete.Source
 	r.Wheels = concrete.Wheels
-	r.Platform = concrete.Platform
+	r.Platforms = concrete.Platforms
 	return nil
 }
 
@@ -206,6 +206,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 	switch parentName {
 	case "Synapse":
 		switch fnName {
+		case "Artifacts":
+			var parent Synapse
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*Synapse).Artifacts(&parent, ctx)
 		case "Build":
 			var parent Synapse
 			err = json.Unmarshal(parentJSON, &parent)
@@ -310,7 +317,21 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
 				}
 			}
-			return (*Synapse).Publish(&parent, ctx, registry, repository, tags, noLatest, packageTag, noOverwrite, dryRun, insecure, username, password)
+			var signKey *dagger.Secret
+			if inputArgs["signKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["signKey"]), &signKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg signKey", err))
+				}
+			}
+			var signPassword *dagger.Secret
+			if inputArgs["signPassword"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["signPassword"]), &signPassword)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg signPassword", err))
+				}
+			}
+			return (*Synapse).Publish(&parent, ctx, registry, repository, tags, noLatest, packageTag, noOverwrite, dryRun, insecure, username, password, signKey, signPassword)
 		case "Serve":
 			var parent Synapse
 			err = json.Unmarshal(parentJSON, &parent)
@@ -359,14 +380,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg wheels", err))
 				}
 			}
-			var platform dagger.Platform
-			if inputArgs["platform"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
+			var platforms []dagger.Platform
+			if inputArgs["platforms"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["platforms"]), &platforms)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platforms", err))
 				}
 			}
-			return New(source, wheels, platform), nil
+			return New(source, wheels, platforms), nil
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

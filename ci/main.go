@@ -18,11 +18,11 @@ type Synapse struct {
 	// +private
 	Wheels *dagger.Directory
 	// +private
-	Platform dagger.Platform
+	Platforms []dagger.Platform
 }
 
 // New takes what every function builds from: the source, the wheels and the
-// platform.
+// platforms.
 func New(
 	// The project's source tree: the builder, the recipes and the tests. It
 	// includes .git, from which the builder takes the revision (label, sha-
@@ -34,9 +34,12 @@ func New(
 	// Python wheels to install into the image (default: the source's wheels/ folder).
 	// +optional
 	wheels *dagger.Directory,
-	// Platform of the image, linux/amd64 or linux/arm64 (default: the engine's platform).
+	// Platforms of the image: linux/amd64, linux/arm64 or both, built by one
+	// run of the builder into one OCI index (default: the engine's platform).
+	// build, test, serve and generate use the engine's platform if listed,
+	// else the first; artifacts and publish have every platform.
 	// +optional
-	platform dagger.Platform,
+	platforms []dagger.Platform,
 ) *Synapse {
-	return &Synapse{Source: source, Wheels: wheels, Platform: platform}
+	return &Synapse{Source: source, Wheels: wheels, Platforms: platforms}
 }

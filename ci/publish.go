@@ -9,17 +9,21 @@ import (
 	"dagger/synapse/internal/dagger"
 )
 
-// The OCI layout the builder always writes for image/synapse.yaml, inside
-// its container: what `go run . publish` reads by default.
-const builtLayout = srcDir + "/.build/synapse/oci"
+// Where the signing key is mounted for the publisher: a secret file, never
+// in the source tree.
+const signKeyFile = "/run/secrets/cosign.key"
 
-// Publish builds the image and pushes it with the project's own publisher
-// (go run . publish), as Build runs the project's own builder; returns the
-// publisher's lines, one per tag: "REGISTRY/REPOSITORY:TAG → DIGEST (what happened)".
+// Publish builds the image for every platform and pushes it with the
+// project's own publisher (go run . publish), as Build runs the project's
+// own builder; returns the publisher's lines, one per tag:
+// "REGISTRY/REPOSITORY:TAG → DIGEST (what happened)".
 //
 // So the module gets the publisher's tag rules (vX.Y.Z, vX.Y, latest,
 // sha-REV; pre-releases get no vX.Y or latest), its check of every tag
-// before anything is written, --no-overwrite and --dry-run.
+// before anything is written, --no-overwrite and --dry-run; with several
+// platforms it pushes their index. Each platform's SBOM and provenance are
+// attached as OCI referrers, and --sign-key signs every pushed manifest, as
+// the CLI does.
 func (m *Synapse) Publish(
 	ctx context.Context,
 	// Registry to push to: HOST[:PORT], e.g. ghcr.io.
@@ -51,16 +55,28 @@ func (m *Synapse) Publish(
 	// Password or token for the registry.
 	// +optional
 	password *dagger.Secret,
+	// Cosign private key (cosign.key) to sign the image and, with several
+	// platforms, the index and each platform's image, e.g. file:./cosign.key.
+	// +optional
+	signKey *dagger.Secret,
+	// Password of the signing key, cosign's COSIGN_PASSWORD (none: the key is
+	// not encrypted).
+	// +optional
+	signPassword *dagger.Secret,
 ) ([]string, error) {
 	// Bad input fails here, before a build.
 	if (username == "") != (password == nil) {
 		return nil, fmt.Errorf("registry credentials: give both username and password, or neither")
 	}
-	builder, _, err := m.builder(ctx, synapseRecipe)
+	if signPassword != nil && signKey == nil {
+		return nil, fmt.Errorf("sign-password: give it with sign-key, the key it decrypts")
+	}
+	platforms, _, err := m.platforms(ctx)
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"go", "run", ".", "publish", "--from", builtLayout, "--registry", registry}
+	builder := m.builder(synapseRecipe, platforms)
+	args := []string{"go", "run", ".", "publish", "--from", synapseRecipe.layout(), "--registry", registry}
 	if repository != "" {
 		args = append(args, "--repository", repository)
 	}
@@ -79,6 +95,13 @@ func (m *Synapse) Publish(
 		// The password goes in the environment, never on the command line.
 		args = append(args, "--username", username)
 		publisher = publisher.WithSecretVariable("REGISTRY_PASSWORD", password)
+	}
+	if signKey != nil {
+		args = append(args, "--sign-key", signKeyFile)
+		publisher = publisher.WithMountedSecret(signKeyFile, signKey)
+		if signPassword != nil {
+			publisher = publisher.WithSecretVariable("COSIGN_PASSWORD", signPassword)
+		}
 	}
 	out, err := publisher.WithExec(args).Stdout(ctx)
 	if err != nil {

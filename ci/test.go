@@ -24,14 +24,14 @@ const (
 // messages, sync, media. Returns the output of go test, and fails unless
 // it shows that TestRemoteHomeserver passed.
 func (m *Synapse) Test(ctx context.Context) (string, error) {
-	image, err := m.Build(ctx)
+	platforms, engine, err := m.platforms(ctx)
 	if err != nil {
 		return "", err
 	}
-	db, err := m.image(ctx, postgresRecipe)
-	if err != nil {
-		return "", err
-	}
+	// The image build returns, and PostgreSQL for its platform only.
+	platform := imagePlatform(platforms, engine)
+	image := imported(m.builder(synapseRecipe, platforms), synapseRecipe, platform)
+	db := imported(m.builder(postgresRecipe, []dagger.Platform{platform}), postgresRecipe, platform)
 	dbPassword := dag.SetSecret("synapse-test-postgres-password", "synapse-test-postgres")
 	sharedSecret := dag.SetSecret("synapse-test-registration-shared-secret", "synapse-test-registration")
 

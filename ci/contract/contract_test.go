@@ -162,6 +162,12 @@ func sourceOnly(e *enginefake.Engine) []enginefake.Arg {
 	return []enginefake.Arg{{Name: "source", Value: jsonString(e.Seed(`hostDirectory(".", defaultPath: "/")`))}}
 }
 
+// twoPlatforms lists the engine's platform second, so the tests see that
+// build takes it, not the first.
+func twoPlatforms(e *enginefake.Engine) []enginefake.Arg {
+	return append(sourceOnly(e), enginefake.Arg{Name: "platforms", Value: `["linux/arm64","linux/amd64"]`})
+}
+
 func noArgs(*enginefake.Engine) []enginefake.Arg { return nil }
 
 func jsonString(s string) string {
@@ -176,13 +182,26 @@ func TestFunctions(t *testing.T) {
 			ctorArgs: sourceOnly, function: "Build", args: noArgs,
 		},
 		{
-			name: "build-arm64-wheels", command: "dagger call --platform linux/arm64 --wheels ./wheels build",
+			name: "build-arm64-wheels", command: "dagger call --platforms linux/arm64 --wheels ./wheels build",
 			ctorArgs: func(e *enginefake.Engine) []enginefake.Arg {
 				return append(sourceOnly(e),
 					enginefake.Arg{Name: "wheels", Value: jsonString(e.Seed(`hostDirectory("./wheels")`))},
-					enginefake.Arg{Name: "platform", Value: jsonString("linux/arm64")})
+					enginefake.Arg{Name: "platforms", Value: `["linux/arm64"]`})
 			},
 			function: "Build", args: noArgs,
+		},
+		{
+			// One run of the builder for both; the engine's platform's image.
+			name: "build-two-platforms", command: "dagger call --platforms linux/arm64,linux/amd64 build",
+			ctorArgs: twoPlatforms, function: "Build", args: noArgs,
+		},
+		{
+			name: "artifacts-two-platforms", command: "dagger call --platforms linux/arm64,linux/amd64 artifacts export --path .build/synapse",
+			ctorArgs: twoPlatforms, function: "Artifacts", args: noArgs,
+		},
+		{
+			name: "test-two-platforms", command: "dagger call --platforms linux/arm64,linux/amd64 test",
+			ctorArgs: twoPlatforms, function: "Test", args: noArgs,
 		},
 		{
 			name: "test", command: "dagger call test",
@@ -224,6 +243,28 @@ func TestFunctions(t *testing.T) {
 					{Name: "insecure", Value: "true"},
 				}
 			},
+		},
+		{
+			name: "publish-two-platforms-signed", command: "dagger call --platforms linux/arm64,linux/amd64 publish --registry ghcr.io --sign-key file:./cosign.key --sign-password env:COSIGN_PASSWORD",
+			ctorArgs: twoPlatforms, function: "Publish",
+			args: func(e *enginefake.Engine) []enginefake.Arg {
+				return []enginefake.Arg{
+					{Name: "registry", Value: jsonString("ghcr.io")},
+					{Name: "signKey", Value: jsonString(e.Seed(`secret("file:./cosign.key")`))},
+					{Name: "signPassword", Value: jsonString(e.Seed(`secret("env:COSIGN_PASSWORD")`))},
+				}
+			},
+		},
+		{
+			name: "publish-sign-password-without-key", command: "dagger call publish --registry ghcr.io --sign-password env:COSIGN_PASSWORD",
+			ctorArgs: sourceOnly, function: "Publish",
+			args: func(e *enginefake.Engine) []enginefake.Arg {
+				return []enginefake.Arg{
+					{Name: "registry", Value: jsonString("ghcr.io")},
+					{Name: "signPassword", Value: jsonString(e.Seed(`secret("env:COSIGN_PASSWORD")`))},
+				}
+			},
+			wantErr: true,
 		},
 		{
 			name: "publish-half-credentials", command: "dagger call publish --registry ghcr.io --username bot",
@@ -366,3 +407,21 @@ func TestTestRequiresThePass(t *testing.T) {
 		})
 	}
 }
+
+// TestImportsWhereTheBuilderWrites: the module imports each image from the
+// layout the builder writes for the recipe, .build/<the recipe's name>/oci;
+// the module knows the names, the recipes say them.
+func TestImportsWhereTheBuilderWrites(t *testing.T) {
+	recording := record(t, call{name: "test", command: "dagger call test", ctorArgs: sourceOnly, function: "Test", args: noArgs})
+	for _, recipe := range []string{"image/synapse.yaml", "image/postgres.yaml"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", recipe))
+		require.NoError(t, err)
+		m := recipeName.FindSubmatch(data)
+		require.NotNil(t, m, "%s has no name: line", recipe)
+		require.Contains(t, recording, fmt.Sprintf(`"--recipe", %q`, recipe))
+		require.Contains(t, recording, fmt.Sprintf(`"-C", "/src/.build/%s/oci"`, m[1]),
+			"the module does not import %s's image from where the builder writes it", recipe)
+	}
+}
+
+var recipeName = regexp.MustCompile(`(?m)^name:\s*(\S+)\s*$`)

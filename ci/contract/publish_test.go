@@ -4,14 +4,20 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -23,24 +29,61 @@ import (
 // The OCI layout the module's publish reads inside its container (ci/publish.go).
 const containerLayout = "/src/.build/synapse/oci"
 
+// The key the module mounts for the publisher (ci/publish.go).
+const containerSignKey = "/run/secrets/cosign.key"
+
 // TestPublishPrintsThePublishersLines runs the project's publisher (the CLI,
 // go run . publish --dry-run) on an image layout against a registry, then the
 // module's publish with the same settings, where the fake engine runs the
-// exec the module asks for on this machine with the layout mounted where the
-// module expects it. Both must print the same tag lines.
+// exec the module asks for on this machine with the layout (and the signing
+// key) mounted where the module expects them. Both must print the same tag
+// lines, and log the same attachments (each platform's SBOM and provenance)
+// and signatures.
 func TestPublishPrintsThePublishersLines(t *testing.T) {
-	repoRoot, err := filepath.Abs("../..")
-	require.NoError(t, err)
-	layout := writeLayout(t, map[string]string{
+	labels := map[string]string{
 		"org.opencontainers.image.title":    "synapse",
 		"org.opencontainers.image.version":  "1.160.0",
 		"org.opencontainers.image.revision": "abc1234def5678abc1234def5678abc1234def56",
 		"dev.synapse-image.package-version": "1.160.0-1",
-	})
-	registry := strings.TrimPrefix(emptyRegistry(t).URL, "http://")
-	env := append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "REGISTRY_USERNAME=", "REGISTRY_PASSWORD=")
+	}
+	tests := []struct {
+		name      string
+		archs     []string
+		artifacts bool // an SBOM and a provenance statement per platform beside the layout
+		sign      bool
+		// What the CLI must log, so the comparison is about something.
+		wantLog []string
+	}{
+		{name: "one platform", archs: []string{"amd64"},
+			wantLog: []string{"note: no SBOM at"}},
+		{name: "two platforms, attachments, signed", archs: []string{"amd64", "arm64"}, artifacts: true, sign: true,
+			wantLog: []string{
+				"SBOM linux/amd64", "SBOM linux/arm64", "provenance linux/amd64", "provenance linux/arm64",
+				"0 pushed, 4 would push, 0 unchanged",
+				"would sign",
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			layout := writeLayout(t, labels, tt.archs, tt.artifacts)
+			comparePublish(t, layout, len(tt.archs), tt.sign, tt.wantLog)
+		})
+	}
+}
 
-	runPublisher := func(args []string) (string, error) {
+// comparePublish publishes layout (written for the given number of
+// platforms) with the CLI and with the module, and compares what they print.
+func comparePublish(t *testing.T, layout string, platforms int, sign bool, wantLog []string) {
+	repoRoot, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	registry := strings.TrimPrefix(emptyRegistry(t).URL, "http://")
+	env := append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "REGISTRY_USERNAME=", "REGISTRY_PASSWORD=", "COSIGN_PASSWORD=")
+	keyFile := ""
+	if sign {
+		keyFile = writeSignKey(t)
+	}
+
+	runPublisher := func(args []string) (string, string, error) {
 		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Dir = repoRoot
 		cmd.Env = env
@@ -50,29 +93,45 @@ func TestPublishPrintsThePublishersLines(t *testing.T) {
 		if err != nil {
 			t.Logf("%s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 		}
-		return string(out), err
+		return string(out), stderr.String(), err
 	}
 
-	cliOut, err := runPublisher([]string{"go", "run", ".", "publish", "--from", layout,
-		"--registry", registry, "--repository", "test/synapse", "--package-tag", "--dry-run"})
+	cliArgs := []string{"go", "run", ".", "publish", "--from", layout,
+		"--registry", registry, "--repository", "test/synapse", "--package-tag", "--dry-run"}
+	if sign {
+		cliArgs = append(cliArgs, "--sign-key", keyFile)
+	}
+	cliOut, cliLog, err := runPublisher(cliArgs)
 	require.NoError(t, err)
 	cliLines := strings.Split(strings.TrimSpace(cliOut), "\n")
 	require.Len(t, cliLines, 5, "the CLI's lines: %q", cliLines)
 	for _, l := range cliLines {
 		require.Contains(t, l, "(would push)")
 	}
+	for _, w := range wantLog {
+		require.Contains(t, cliLog, w, "the CLI's log")
+	}
 
 	var ran []string
+	var moduleLog string
 	answer := func(object, field string, args map[string]string) (any, bool) {
 		if field == "stdout" {
 			if cmd, ok := lastExec(object); ok && isPublisher(cmd) {
 				for i := range cmd {
-					if cmd[i] == containerLayout {
+					switch cmd[i] {
+					case containerLayout:
 						cmd[i] = layout
+					case containerSignKey:
+						// Only where the module mounted the key.
+						if !strings.Contains(object, `withMountedSecret(path: "`+containerSignKey+`"`) {
+							return enginefake.Failed("the key is not mounted at " + containerSignKey), true
+						}
+						cmd[i] = keyFile
 					}
 				}
 				ran = cmd
-				out, err := runPublisher(cmd)
+				out, log, err := runPublisher(cmd)
+				moduleLog = log
 				if err != nil {
 					return enginefake.Failed(err.Error()), true
 				}
@@ -81,16 +140,25 @@ func TestPublishPrintsThePublishersLines(t *testing.T) {
 		}
 		return answers(object, field, args)
 	}
+	ctor, command := sourceOnly, "dagger call publish"
+	if platforms > 1 {
+		// The layout stands in for what the builder wrote for these.
+		ctor, command = twoPlatforms, "dagger call --platforms linux/arm64,linux/amd64 publish"
+	}
 	c := call{
-		name: "publish-dry-run", command: "dagger call publish --registry " + registry + " --repository test/synapse --package-tag --dry-run",
-		ctorArgs: sourceOnly, function: "Publish",
-		args: func(*enginefake.Engine) []enginefake.Arg {
-			return []enginefake.Arg{
+		name: "publish-dry-run", command: command + " --registry " + registry + " --repository test/synapse --package-tag --dry-run",
+		ctorArgs: ctor, function: "Publish",
+		args: func(e *enginefake.Engine) []enginefake.Arg {
+			args := []enginefake.Arg{
 				{Name: "registry", Value: jsonString(registry)},
 				{Name: "repository", Value: jsonString("test/synapse")},
 				{Name: "packageTag", Value: "true"},
 				{Name: "dryRun", Value: "true"},
 			}
+			if sign {
+				args = append(args, enginefake.Arg{Name: "signKey", Value: jsonString(e.Seed(`secret("file:./cosign.key")`))})
+			}
+			return args
 		},
 	}
 	_, eng := recordWith(t, c, answer)
@@ -100,13 +168,37 @@ func TestPublishPrintsThePublishersLines(t *testing.T) {
 	var moduleLines []string
 	require.NoError(t, json.Unmarshal([]byte(returned), &moduleLines))
 	require.Equal(t, cliLines, moduleLines, "the module's publish printed other lines than the CLI (it ran %q)", ran)
+	require.Equal(t, durations.ReplaceAllString(cliLog, "(time)"), durations.ReplaceAllString(moduleLog, "(time)"),
+		"the module's publish attached or signed otherwise than the CLI (it ran %q)", ran)
 }
 
-// writeLayout writes an OCI image layout holding one small image with the
-// given config labels, as the builder writes it, and returns its directory.
-func writeLayout(t *testing.T, labels map[string]string) string {
+// durations are the times the publisher logs, e.g. "(4ms)", which differ
+// from run to run.
+var durations = regexp.MustCompile(`\(\d[\d.hmnsµ]*\)`)
+
+// writeSignKey writes an unencrypted ECDSA P-256 private key, which the
+// publisher's --sign-key takes as it takes cosign's encrypted ones.
+func writeSignKey(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	file := filepath.Join(t.TempDir(), "cosign.key")
+	require.NoError(t, os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600))
+	return file
+}
+
+// writeLayout writes an OCI image layout as the builder writes it, to
+// DIR/oci, and returns that: one small image with the given config labels
+// for one architecture, or an index of one per architecture. With
+// artifacts, it also writes each image's SBOM and provenance statement to
+// DIR, where the builder writes them (just what the publisher reads of
+// them: the format and the subject).
+func writeLayout(t *testing.T, labels map[string]string, archs []string, artifacts bool) string {
+	t.Helper()
+	out := t.TempDir()
+	dir := filepath.Join(out, "oci")
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755))
 	blob := func(b []byte) map[string]any {
 		sum := sha256.Sum256(b)
@@ -132,30 +224,77 @@ func writeLayout(t *testing.T, labels map[string]string) string {
 	_, err = zw.Write(layer.Bytes())
 	require.NoError(t, err)
 	require.NoError(t, zw.Close())
-
 	layerDesc := blob(gz.Bytes())
 	layerDesc["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
-	configDesc := blob(marshal(map[string]any{
-		"architecture": "amd64",
-		"os":           "linux",
-		"config":       map[string]any{"Labels": labels},
-		"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + hex.EncodeToString(diffID[:])}},
-	}))
-	configDesc["mediaType"] = "application/vnd.oci.image.config.v1+json"
-	manifestDesc := blob(marshal(map[string]any{
-		"schemaVersion": 2,
-		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
-		"config":        configDesc,
-		"layers":        []any{layerDesc},
-	}))
-	manifestDesc["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
+
+	var manifests []any
+	for _, arch := range archs {
+		configDesc := blob(marshal(map[string]any{
+			"architecture": arch,
+			"os":           "linux",
+			"config":       map[string]any{"Labels": labels},
+			"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + hex.EncodeToString(diffID[:])}},
+		}))
+		configDesc["mediaType"] = "application/vnd.oci.image.config.v1+json"
+		manifestDesc := blob(marshal(map[string]any{
+			"schemaVersion": 2,
+			"mediaType":     "application/vnd.oci.image.manifest.v1+json",
+			"config":        configDesc,
+			"layers":        []any{layerDesc},
+		}))
+		manifestDesc["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
+		if artifacts {
+			writeArtifacts(t, out, arch, manifestDesc["digest"].(string))
+		}
+		if len(archs) > 1 {
+			manifestDesc["platform"] = map[string]any{"os": "linux", "architecture": arch}
+		}
+		manifests = append(manifests, manifestDesc)
+	}
+	if len(archs) > 1 {
+		indexDesc := blob(marshal(map[string]any{
+			"schemaVersion": 2,
+			"mediaType":     "application/vnd.oci.image.index.v1+json",
+			"manifests":     manifests,
+		}))
+		indexDesc["mediaType"] = "application/vnd.oci.image.index.v1+json"
+		manifests = []any{indexDesc}
+	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.json"), marshal(map[string]any{
 		"schemaVersion": 2,
 		"mediaType":     "application/vnd.oci.image.index.v1+json",
-		"manifests":     []any{manifestDesc},
+		"manifests":     manifests,
 	}), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644))
 	return dir
+}
+
+// writeArtifacts writes the SBOM and the provenance statement of the
+// linux/arch image with the given digest to dir, under the builder's names.
+func writeArtifacts(t *testing.T, dir, arch, digest string) {
+	t.Helper()
+	sbom := map[string]any{
+		"spdxVersion":       "SPDX-2.3",
+		"dataLicense":       "CC0-1.0",
+		"SPDXID":            "SPDXRef-DOCUMENT",
+		"name":              "synapse linux/" + arch,
+		"documentNamespace": "https://synapse-image.invalid/spdx/test/synapse/" + digest,
+		"creationInfo":      map[string]any{"created": "2026-01-01T00:00:00Z", "creators": []string{"Tool: contract-test"}},
+	}
+	statement := map[string]any{
+		"_type":         "https://in-toto.io/Statement/v1",
+		"subject":       []any{map[string]any{"name": "synapse", "digest": map[string]string{"sha256": strings.TrimPrefix(digest, "sha256:")}}},
+		"predicateType": "https://slsa.dev/provenance/v1",
+		"predicate":     map[string]any{},
+	}
+	for file, v := range map[string]any{
+		"sbom.linux-" + arch + ".spdx.json":         sbom,
+		"provenance.linux-" + arch + ".intoto.json": statement,
+	} {
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, file), b, 0o644))
+	}
 }
 
 // emptyRegistry is a registry on loopback that has no images: every
