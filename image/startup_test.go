@@ -3,6 +3,8 @@ package image_test
 import (
 	"encoding/json"
 	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,12 +20,22 @@ import (
 // bytecode of a Synapse module that start-up does not import (1: unchecked
 // hash), whether synapse/__init__ still has a .pyc of its own (the bundle
 // is its bytecode: drop-pyc), the loader of synapse.app.homeserver
-// (BundleLoader serves it from the bytecode bundle) and whether the
-// dependency check imported pytz (Debian's check imports every dependency).
+// (BundleLoader serves it from the bytecode bundle; via "index": found by
+// the bundle's meta path finder, without a file look-up), how many automatic
+// collections the cyclic GC ran while Synapse was imported (with the pause,
+// at most one after each of the probe's three outermost imports, synapse,
+// synapse.app and synapse.app.homeserver; about 140 without) and whether
+// its thresholds are back afterwards, and whether
+// the dependency check imported pytz (Debian's check imports every
+// dependency).
 const startupProbe = `
-import json, os, sys
+import gc, json, os, sys
 from importlib.util import cache_from_source
+thresholds = gc.get_threshold()
+collections = []
+gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(info["generation"]))
 import synapse.app.homeserver as hs
+gc.callbacks.clear()
 import synapse
 unbundled = os.path.join(os.path.dirname(synapse.__file__), "_scripts", "register_new_matrix_user.py")
 with open(cache_from_source(unbundled), "rb") as f:
@@ -33,18 +45,24 @@ print(json.dumps({
     "bundled_pyc": os.path.exists(cache_from_source(synapse.__file__)),
     "loader": type(hs.__loader__).__name__,
     "from_bundle": bool(getattr(hs.__loader__, "from_bundle", False)),
+    "via": getattr(hs.__loader__, "via", ""),
     "file": hs.__file__,
+    "gc_runs": len(collections),
+    "gc_thresholds_back": gc.get_threshold() == thresholds,
     "pytz_imported": "pytz" in sys.modules,
 }))
 `
 
 type startupState struct {
-	PycFlags     int    `json:"pyc_flags"`
-	BundledPyc   bool   `json:"bundled_pyc"`
-	Loader       string `json:"loader"`
-	FromBundle   bool   `json:"from_bundle"`
-	File         string `json:"file"`
-	PytzImported bool   `json:"pytz_imported"`
+	PycFlags         int    `json:"pyc_flags"`
+	BundledPyc       bool   `json:"bundled_pyc"`
+	Loader           string `json:"loader"`
+	FromBundle       bool   `json:"from_bundle"`
+	Via              string `json:"via"`
+	File             string `json:"file"`
+	GCRuns           int    `json:"gc_runs"`
+	GCThresholdsBack bool   `json:"gc_thresholds_back"`
+	PytzImported     bool   `json:"pytz_imported"`
 }
 
 // TestImageStartupMechanisms proves each start-up mechanism is active in
@@ -52,17 +70,28 @@ type startupState struct {
 func TestImageStartupMechanisms(t *testing.T) {
 	img := synapseImage(t)
 	const file = "/usr/lib/python3/dist-packages/synapse/app/homeserver.py"
+	const paused, unpaused = 3, 50 // most and fewest automatic GC runs
 	tests := []struct {
-		name string
-		env  []string
-		want startupState
+		name   string
+		env    []string
+		want   startupState
+		gcRuns func(int) bool
 	}{
 		{"as shipped", nil,
-			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, File: file}},
+			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, Via: "index", File: file, GCThresholdsBack: true},
+			func(n int) bool { return n <= paused }},
 		{"bundle off", []string{"SYNAPSE_BYTECODE_BUNDLE=off"},
-			startupState{PycFlags: 1, Loader: "SourceFileLoader", File: file}},
+			startupState{PycFlags: 1, Loader: "SourceFileLoader", File: file, GCThresholdsBack: true},
+			func(n int) bool { return n >= unpaused }},
+		{"finder off", []string{"SYNAPSE_BYTECODE_BUNDLE_FINDER=off"},
+			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, Via: "path", File: file, GCThresholdsBack: true},
+			func(n int) bool { return n <= paused }},
+		{"GC pause off", []string{"SYNAPSE_IMPORT_GC_PAUSE=off"},
+			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, Via: "index", File: file, GCThresholdsBack: true},
+			func(n int) bool { return n >= unpaused }},
 		{"dependency check imports, as Debian's", []string{"SYNAPSE_FAST_DEPENDENCY_CHECK=off"},
-			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, File: file, PytzImported: true}},
+			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, Via: "index", File: file, GCThresholdsBack: true, PytzImported: true},
+			func(n int) bool { return n <= paused }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,6 +102,8 @@ func TestImageStartupMechanisms(t *testing.T) {
 			out := dockertest.Must(t, t.Context(), append(args, img, "-c", startupProbe)...)
 			var got startupState
 			require.NoError(t, json.Unmarshal([]byte(lastLine(out)), &got), out)
+			assert.True(t, tt.gcRuns(got.GCRuns), "automatic GC runs while Synapse was imported: %d", got.GCRuns)
+			got.GCRuns = 0
 			assert.Equal(t, tt.want, got)
 		})
 	}
@@ -89,6 +120,7 @@ func TestImageStartsWithStartupMechanismsOff(t *testing.T) {
 		readOnly bool
 	}{
 		{"as shipped, read-only", nil, true},
+		{"finder and GC pause off", map[string]string{"SYNAPSE_BYTECODE_BUNDLE_FINDER": "off", "SYNAPSE_IMPORT_GC_PAUSE": "off"}, false},
 		{"mechanisms off", map[string]string{"SYNAPSE_BYTECODE_BUNDLE": "off", "SYNAPSE_FAST_DEPENDENCY_CHECK": "off"}, false},
 	}
 	for _, tt := range tests {
@@ -104,4 +136,58 @@ func TestImageStartsWithStartupMechanismsOff(t *testing.T) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// TestImageBundleFinderFallsBack shows the bundle's meta path finder
+// answering only when the normal search would find the bundled file: a
+// package of the same name earlier on sys.path (a wheel in /usr/local)
+// wins, and a module whose directory changed after the build is looked up
+// the normal way (the path hook then serves its unchanged file's bytecode).
+func TestImageBundleFinderFallsBack(t *testing.T) {
+	img := synapseImage(t)
+	// argv: the module to import, then the directory to touch, if any.
+	const probe = `
+import importlib, json, os, sys
+if len(sys.argv) > 2:
+    os.utime(sys.argv[2])
+m = importlib.import_module(sys.argv[1])
+print(json.dumps({"file": m.__file__, "loader": type(m.__loader__).__name__, "via": getattr(m.__loader__, "via", ""), "from_bundle": bool(getattr(m.__loader__, "from_bundle", False))}))
+`
+	type state struct {
+		File       string `json:"file"`
+		Loader     string `json:"loader"`
+		Via        string `json:"via"`
+		FromBundle bool   `json:"from_bundle"`
+	}
+	wheel := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(wheel, "idna"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(wheel, "idna", "__init__.py"), []byte("WHEEL = True\n"), 0o644))
+	require.NoError(t, os.Chmod(wheel, 0o755))
+	const (
+		local = "/usr/local/lib/python3.14/dist-packages"
+		dist  = "/usr/lib/python3/dist-packages"
+	)
+	user := []string{"--read-only", "--user", "991:991"}
+	tests := []struct {
+		name string
+		args []string // docker run flags
+		argv []string // the probe's
+		want state
+	}{
+		{"as shipped", user, []string{"idna"},
+			state{File: dist + "/idna/__init__.py", Loader: "BundleLoader", Via: "index", FromBundle: true}},
+		{"a wheel's idna in /usr/local", append(user, "-v", wheel+":"+local+":ro"), []string{"idna"},
+			state{File: local + "/idna/__init__.py", Loader: "SourceFileLoader"}},
+		{"synapse/app changed", []string{"--user", "0:0"}, []string{"synapse.app.homeserver", dist + "/synapse/app"},
+			state{File: dist + "/synapse/app/homeserver.py", Loader: "BundleLoader", Via: "path", FromBundle: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"run", "--rm", "--network", "none", "--entrypoint", "python3"}, tt.args...)
+			out := dockertest.Must(t, t.Context(), append(append(args, img, "-c", probe), tt.argv...)...)
+			var got state
+			require.NoError(t, json.Unmarshal([]byte(lastLine(out)), &got), out)
+			assert.Equal(t, tt.want, got)
+		})
+	}
 }

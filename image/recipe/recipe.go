@@ -125,6 +125,13 @@ type Bundle struct {
 	// their bytecode, and keeping both costs its size twice. With the hook
 	// turned off those modules are then compiled from source at each start.
 	DropPyc bool `yaml:"drop-pyc"`
+	// Finder names the variable that turns off the bundle's meta path
+	// finder, which finds bundled modules from the bundle's index without
+	// looking their files up; empty: no finder (the path hook only).
+	Finder string `yaml:"finder"`
+	// PauseGC names the variable that turns off the pause of the cyclic
+	// GC while the main thread imports bundled modules; empty: no pause.
+	PauseGC string `yaml:"pause-gc"`
 }
 
 // User is a system user (and its primary group of the same name).
@@ -532,6 +539,12 @@ func (r *Recipe) validatePython(py *Python, bad func(field, format string, args 
 		}
 		if !envRE.MatchString(b.Env) {
 			bad("python.bundle.env", "%q must be a variable name (it turns the bundle off)", b.Env)
+		}
+		if b.Finder != "" && !envRE.MatchString(b.Finder) {
+			bad("python.bundle.finder", "%q must be a variable name (it turns the finder off)", b.Finder)
+		}
+		if b.PauseGC != "" && !envRE.MatchString(b.PauseGC) {
+			bad("python.bundle.pause-gc", "%q must be a variable name (it turns the pause off)", b.PauseGC)
 		}
 	}
 }

@@ -2,13 +2,21 @@
 
 The image's builder collected the bytecode of the modules its program imports
 at start into one bundle file next to this module. Importing thousands of
-modules otherwise opens and reads thousands of .pyc files, which is slow on
-overlay file systems (fuse-overlayfs above all). A .pth file installs the
-hook at interpreter start:
+modules otherwise opens and reads thousands of .pyc files and looks each one
+up several times (stat, listdir), which is slow on overlay file systems
+(fuse-overlayfs above all: every look-up is a round trip to its daemon). A
+.pth file installs the hook at interpreter start:
 
-- Only modules found at the very path the bundle was built from, with the
-  same size and modification time, come from the bundle; anything else (a
-  wheel in /usr/local, a package installed or upgraded later, an edited
+- A finder on sys.meta_path (unless its own variable turns it off) answers for the bundled modules from the
+  bundle's index, without looking the files up, when the normal search
+  would find the same file: the directory holding it is unchanged since
+  the build (its modification time, checked once per process: adding,
+  removing or replacing a file there changes it), no earlier sys.path entry
+  has the name (a wheel in /usr/local, checked by listing those entries
+  once), and the parent package's __path__ is the bundled one.
+- Otherwise a path hook serves the bytecode of modules found at the very
+  path the bundle was built from, with the same size and modification time;
+  anything else (a wheel, a package installed or upgraded later, an edited
   file) is imported the normal way.
 - Modules keep their real __file__, __spec__, package data and tracebacks:
   only the step that reads the .pyc is replaced.
@@ -16,11 +24,20 @@ hook at interpreter start:
   to the normal import.
 - The environment variable named in the .pth file set to 0, off, false or no
   turns the hook off.
+- While the main thread executes bundled modules (an import and everything
+  it imports in turn) the cyclic garbage collector's automatic runs are
+  paused (threshold 0), unless the second variable turns that off: the
+  objects an import makes (classes, functions, constants) are nearly all
+  kept, so collecting during a start-up's imports is work for nothing. The
+  thresholds come back when the outermost import ends (a collection then
+  runs as usual), unless a module set its own meanwhile.
 
 The bundle is read with pread, so only the modules used are read, and the
 file is never mapped or written.
 """
 
+import _thread
+import gc
 import marshal
 import os
 import sys
@@ -35,40 +52,85 @@ from importlib.machinery import (
     SourcelessFileLoader,
 )
 # importlib.util would import more modules at every interpreter start.
-from importlib._bootstrap_external import MAGIC_NUMBER
+from importlib._bootstrap_external import MAGIC_NUMBER, spec_from_file_location
 
-MAGIC = b"PYBNDL01"
+MAGIC = b"PYBNDL02"
 BUNDLE = os.path.join(os.path.dirname(__file__), "_bytecode_bundle.dat")
 
 _fd = -1
-_index = {}
+# source path -> (offset, length, source size, source mtime)
+_files = {}
+
+# The GC pause: on or off, the main thread, how deep its imports of bundled
+# modules are, the thresholds to restore and those set for the pause.
+_pause = False
+_main = _thread.get_ident()
+_depth = 0
+_saved = None
+_paused = None
+
+
+def _read(path):
+    """The code object bundled for path, or None."""
+    entry = _files.get(path)
+    if entry is None:
+        return None
+    offset, length, _, _ = entry
+    data = os.pread(_fd, length, offset)
+    if len(data) != length:
+        return None
+    code = marshal.loads(data)
+    _fix_co_filename(code, path)
+    return code
 
 
 class BundleLoader(SourceFileLoader):
-    """A SourceFileLoader whose get_code reads the bundle when it can."""
+    """A SourceFileLoader whose get_code reads the bundle when it can.
+
+    via says how the module was found: "index" (the meta path finder, which
+    checked the module's directory) or "path" (the path hook, which checks
+    the file itself).
+    """
 
     from_bundle = False
+    via = "path"
 
     def get_code(self, fullname):
-        entry = _index.get(self.path)
-        if entry is not None:
-            try:
-                offset, length, size, mtime = entry
+        try:
+            code = None
+            if self.via == "index":
+                code = _read(self.path)
+            elif self.path in _files:
+                _, _, size, mtime = _files[self.path]
                 st = os.stat(self.path)
                 if st.st_size == size and int(st.st_mtime) == mtime:
-                    data = os.pread(_fd, length, offset)
-                    if len(data) == length:
-                        code = marshal.loads(data)
-                        _fix_co_filename(code, self.path)
-                        self.from_bundle = True
-                        return code
-            except Exception:
-                pass
+                    code = _read(self.path)
+            if code is not None:
+                self.from_bundle = True
+                return code
+        except Exception:
+            pass
         return super().get_code(fullname)
+
+    def exec_module(self, module):
+        global _depth, _saved, _paused
+        if not _pause or _thread.get_ident() != _main:
+            return super().exec_module(module)
+        if _depth == 0:
+            _saved = gc.get_threshold()
+            _paused = (0,) + _saved[1:]
+            gc.set_threshold(*_paused)
+        _depth += 1
+        try:
+            return super().exec_module(module)
+        finally:
+            _depth -= 1
+            if _depth == 0 and gc.get_threshold() == _paused:
+                gc.set_threshold(*_saved)
 
 
 def _source_loader(fullname, path):
-    if path in _index:
+    if path in _files:
         return BundleLoader(fullname, path)
     return SourceFileLoader(fullname, path)
 
@@ -79,13 +141,94 @@ def _fix_co_filename(code, path):
     _imp._fix_co_filename(code, path)
 
 
+class BundleFinder:
+    """Finds bundled modules from the bundle's index, without a file look-up.
+
+    It answers only when the normal search would find the very file it
+    names (see the module's doc); for anything else it returns None and the
+    path finders search as usual.
+    """
+
+    def __init__(self, modules, dirs):
+        # name -> (source path, is a package, sys.path entry of a top-level module)
+        self._modules = modules
+        # directory -> its modification time at build time
+        self._dirs = dirs
+        self._dir_ok = {}
+        self._listings = {}
+
+    def invalidate_caches(self):
+        self._dir_ok.clear()
+        self._listings.clear()
+
+    def _unchanged(self, d):
+        ok = self._dir_ok.get(d)
+        if ok is None:
+            try:
+                ok = int(os.stat(d).st_mtime) == self._dirs[d]
+            except (OSError, KeyError):
+                ok = False
+            self._dir_ok[d] = ok
+        return ok
+
+    def _names(self, entry):
+        """The module names an earlier sys.path entry may provide, or None
+        when it cannot tell (an entry that is not a plain directory)."""
+        names = self._listings.get(entry, False)
+        if names is False:
+            if not isinstance(entry, str) or not os.path.isabs(entry):
+                names = None
+            else:
+                try:
+                    names = {n.partition(".")[0] for n in os.listdir(entry)}
+                except (FileNotFoundError, NotADirectoryError) as err:
+                    # Missing: provides nothing; a file (a zip): unknown.
+                    names = set() if isinstance(err, FileNotFoundError) else None
+                except OSError:
+                    names = None
+            self._listings[entry] = names
+        return names
+
+    def find_spec(self, fullname, path=None, target=None):
+        m = self._modules.get(fullname)
+        if m is None:
+            return None
+        src, is_pkg, entry = m
+        try:
+            here = os.path.dirname(src)
+            parent = os.path.dirname(here) if is_pkg else here
+            if path is None:
+                # Top level: no earlier sys.path entry may have the name.
+                name = fullname
+                for e in sys.path:
+                    if e == entry:
+                        break
+                    names = self._names(e)
+                    if names is None or name in names:
+                        return None
+                else:
+                    return None
+            elif type(path) is not list or path != [parent]:
+                return None
+            if not self._unchanged(here):
+                return None
+            loader = BundleLoader(fullname, src)
+            loader.via = "index"
+            return spec_from_file_location(fullname, src, loader=loader, submodule_search_locations=[here] if is_pkg else None)
+        except Exception:
+            return None
+
+
 def _disabled(var):
     return os.environ.get(var, "").strip().lower() in ("0", "off", "false", "no")
 
 
-def install(var):
-    """Install the path hook unless var turns it off or the bundle is unusable."""
-    global _fd, _index
+def install(var, gc_var="", finder_var=""):
+    """Install the path hook and the finder unless var turns them off or the
+    bundle is unusable (the finder only when finder_var names a variable
+    that does not turn it off); pause the GC during imports unless gc_var
+    is empty or turns that off."""
+    global _fd, _files, _pause
     if not var or _disabled(var) or _fd >= 0:
         return
     try:
@@ -101,7 +244,8 @@ def install(var):
         if len(raw) != n:
             raise ValueError("short index")
         index = marshal.loads(raw)
-        if not isinstance(index, dict):
+        files, modules, dirs = index["files"], index["modules"], index["dirs"]
+        if not isinstance(files, dict) or not isinstance(modules, dict) or not isinstance(dirs, dict):
             raise ValueError("bad index")
         hook = FileFinder.path_hook(
             (ExtensionFileLoader, EXTENSION_SUFFIXES),
@@ -112,7 +256,16 @@ def install(var):
         # already made for directories on sys.path are made again with it.
         sys.path_hooks.insert(max(len(sys.path_hooks) - 1, 0), hook)
         sys.path_importer_cache.clear()
+        if finder_var and not _disabled(finder_var):
+            # Before the path finder, after the built-in and frozen importers.
+            at = len(sys.meta_path)
+            for i, f in enumerate(sys.meta_path):
+                if getattr(f, "__name__", "") == "PathFinder":
+                    at = i
+                    break
+            sys.meta_path.insert(at, BundleFinder(modules, dirs))
     except Exception:
         os.close(fd)
         return
-    _fd, _index = fd, index
+    _fd, _files = fd, files
+    _pause = bool(gc_var) and not _disabled(gc_var)

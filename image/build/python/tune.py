@@ -145,13 +145,51 @@ HEADER = 24
 
 LIST_MODULES = r"""
 import importlib, json, sys
+from importlib.machinery import SourceFileLoader
 def origins():
     return sorted({getattr(getattr(m, "__spec__", None), "origin", None) or "" for m in list(sys.modules.values())})
 startup = origins()
 for m in sys.argv[1:]:
     importlib.import_module(m)
-print(json.dumps({"startup": startup, "all": origins()}))
+specs = []
+for name, m in sorted(sys.modules.items()):
+    spec = getattr(m, "__spec__", None)
+    if spec is None or spec.name != name or type(spec.loader) is not SourceFileLoader or not spec.origin:
+        continue
+    specs.append([name, spec.origin, spec.submodule_search_locations is not None and list(spec.submodule_search_locations)])
+print(json.dumps({"startup": startup, "all": origins(), "specs": specs, "path": sys.path}))
 """
+
+
+def module_index(specs, path, files, epoch):
+    """The meta path finder's index: {name: (source, is a package, sys.path
+    entry or "")} of the bundled modules whose spec is the one a path search
+    finds (a package's __path__ is its own directory, a module is in its
+    parent's), and {directory: mtime} of their directories."""
+    modules, dirs = {}, {}
+    for name, src, locations in specs:
+        if src not in files:
+            continue
+        here = os.path.dirname(src)
+        is_pkg = locations is not False
+        if is_pkg and (os.path.basename(src) != "__init__.py" or locations != [here]):
+            continue
+        tail = name.rpartition(".")[2]
+        if not is_pkg and os.path.basename(src) != tail + ".py":
+            continue
+        if is_pkg and os.path.basename(here) != tail:
+            continue
+        parent = os.path.dirname(here) if is_pkg else here
+        entry = ""
+        if "." not in name:
+            if parent not in path:
+                continue
+            entry = parent
+        if here not in dirs:
+            st = os.stat(here)
+            dirs[here] = min(int(st.st_mtime), epoch)  # the layer clamps times to the epoch
+        modules[name] = (src, is_pkg, entry)
+    return modules, dirs
 
 
 def build_bundle(bundle, epoch):
@@ -187,17 +225,21 @@ def build_bundle(bundle, epoch):
             pycs.append(pyc)
     entries.sort()
     # Layout: header (magic, Python's magic number, index length and
-    # offset), the code objects, then the index {source: (offset, length,
-    # source size, source mtime)}.
-    index = {}
+    # offset), the code objects, then the index: files {source: (offset,
+    # length, source size, source mtime)}, modules and dirs (module_index).
+    files = {}
     offset = HEADER
     for src, code, size, mtime in entries:
-        index[src] = (offset, len(code), size, mtime)
+        files[src] = (offset, len(code), size, mtime)
         offset += len(code)
-    raw = marshal.dumps(index)
+    # The bundle's own files go into dest_dir now: give it a modification
+    # time after the epoch first, so the one recorded (clamped) holds.
+    os.utime(dest_dir)
+    modules, dirs = module_index(listed["specs"], listed["path"], files, epoch)
+    raw = marshal.dumps({"files": files, "modules": modules, "dirs": dirs})
     path = os.path.join(dest_dir, "_bytecode_bundle.dat")
     with open(path + ".tmp", "wb") as f:
-        f.write(b"PYBNDL01" + importlib.util.MAGIC_NUMBER + len(raw).to_bytes(4, "little") + offset.to_bytes(8, "little"))
+        f.write(b"PYBNDL02" + importlib.util.MAGIC_NUMBER + len(raw).to_bytes(4, "little") + offset.to_bytes(8, "little"))
         for _, code, _, _ in entries:
             f.write(code)
         f.write(raw)
@@ -209,8 +251,9 @@ def build_bundle(bundle, epoch):
         f.write(bundle["hook"])
     py_compile.compile(hook, dfile=hook, doraise=True, invalidation_mode=MODES[bundle.get("invalidation-mode") or "unchecked-hash"])
     with open(os.path.join(dest_dir, "_bytecode_bundle.pth"), "w", encoding="utf-8") as f:
-        f.write("import _bytecode_bundle; _bytecode_bundle.install(%r)\n" % bundle["env"])
+        f.write("import _bytecode_bundle; _bytecode_bundle.install(%r, %r, %r)\n" % (bundle["env"], bundle.get("pause-gc") or "", bundle.get("finder") or ""))
     log(f"bundle: {len(entries)} of {len(origins)} imported modules, {(offset + len(raw)) / 1e6:.1f} MB, in {path}")
+    log(f"bundle: {len(modules)} modules found from its index (in {len(dirs)} directories)")
     if bundle.get("drop-pyc"):
         # The bundle holds exactly these files' code objects (checked
         # above), so the image keeps that bytecode once.
