@@ -21,21 +21,13 @@ import (
 // hash), whether synapse/__init__ still has a .pyc of its own (the bundle
 // is its bytecode: drop-pyc), the loader of synapse.app.homeserver
 // (BundleLoader serves it from the bytecode bundle; via "index": found by
-// the bundle's meta path finder, without a file look-up), how many automatic
-// collections the cyclic GC ran while Synapse was imported (with the pause,
-// at most one after each of the probe's three outermost imports, synapse,
-// synapse.app and synapse.app.homeserver; about 140 without) and whether
-// its thresholds are back afterwards, and whether
+// the bundle's meta path finder, without a file look-up) and whether
 // the dependency check imported pytz (Debian's check imports every
 // dependency).
 const startupProbe = `
-import gc, json, os, sys
+import json, os, sys
 from importlib.util import cache_from_source
-thresholds = gc.get_threshold()
-collections = []
-gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(info["generation"]))
 import synapse.app.homeserver as hs
-gc.callbacks.clear()
 import synapse
 unbundled = os.path.join(os.path.dirname(synapse.__file__), "_scripts", "register_new_matrix_user.py")
 with open(cache_from_source(unbundled), "rb") as f:
@@ -47,22 +39,18 @@ print(json.dumps({
     "from_bundle": bool(getattr(hs.__loader__, "from_bundle", False)),
     "via": getattr(hs.__loader__, "via", ""),
     "file": hs.__file__,
-    "gc_runs": len(collections),
-    "gc_thresholds_back": gc.get_threshold() == thresholds,
     "pytz_imported": "pytz" in sys.modules,
 }))
 `
 
 type startupState struct {
-	PycFlags         int    `json:"pyc_flags"`
-	BundledPyc       bool   `json:"bundled_pyc"`
-	Loader           string `json:"loader"`
-	FromBundle       bool   `json:"from_bundle"`
-	Via              string `json:"via"`
-	File             string `json:"file"`
-	GCRuns           int    `json:"gc_runs"`
-	GCThresholdsBack bool   `json:"gc_thresholds_back"`
-	PytzImported     bool   `json:"pytz_imported"`
+	PycFlags     int    `json:"pyc_flags"`
+	BundledPyc   bool   `json:"bundled_pyc"`
+	Loader       string `json:"loader"`
+	FromBundle   bool   `json:"from_bundle"`
+	Via          string `json:"via"`
+	File         string `json:"file"`
+	PytzImported bool   `json:"pytz_imported"`
 }
 
 // TestImageStartupMechanisms proves each start-up mechanism is active in
@@ -70,28 +58,19 @@ type startupState struct {
 func TestImageStartupMechanisms(t *testing.T) {
 	img := synapseImage(t)
 	const file = "/usr/lib/python3/dist-packages/synapse/app/homeserver.py"
-	const paused, unpaused = 3, 50 // most and fewest automatic GC runs
 	tests := []struct {
-		name   string
-		env    []string
-		want   startupState
-		gcRuns func(int) bool
+		name string
+		env  []string
+		want startupState
 	}{
 		{"as shipped", nil,
-			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, Via: "index", File: file, GCThresholdsBack: true},
-			func(n int) bool { return n <= paused }},
+			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, Via: "index", File: file}},
 		{"bundle off", []string{"SYNAPSE_BYTECODE_BUNDLE=off"},
-			startupState{PycFlags: 1, Loader: "SourceFileLoader", File: file, GCThresholdsBack: true},
-			func(n int) bool { return n >= unpaused }},
+			startupState{PycFlags: 1, Loader: "SourceFileLoader", File: file}},
 		{"finder off", []string{"SYNAPSE_BYTECODE_BUNDLE_FINDER=off"},
-			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, Via: "path", File: file, GCThresholdsBack: true},
-			func(n int) bool { return n <= paused }},
-		{"GC pause off", []string{"SYNAPSE_IMPORT_GC_PAUSE=off"},
-			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, Via: "index", File: file, GCThresholdsBack: true},
-			func(n int) bool { return n >= unpaused }},
+			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, Via: "path", File: file}},
 		{"dependency check imports, as Debian's", []string{"SYNAPSE_FAST_DEPENDENCY_CHECK=off"},
-			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, Via: "index", File: file, GCThresholdsBack: true, PytzImported: true},
-			func(n int) bool { return n <= paused }},
+			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, Via: "index", File: file, PytzImported: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,8 +81,6 @@ func TestImageStartupMechanisms(t *testing.T) {
 			out := dockertest.Must(t, t.Context(), append(args, img, "-c", startupProbe)...)
 			var got startupState
 			require.NoError(t, json.Unmarshal([]byte(lastLine(out)), &got), out)
-			assert.True(t, tt.gcRuns(got.GCRuns), "automatic GC runs while Synapse was imported: %d", got.GCRuns)
-			got.GCRuns = 0
 			assert.Equal(t, tt.want, got)
 		})
 	}
@@ -120,7 +97,7 @@ func TestImageStartsWithStartupMechanismsOff(t *testing.T) {
 		readOnly bool
 	}{
 		{"as shipped, read-only", nil, true},
-		{"finder and GC pause off", map[string]string{"SYNAPSE_BYTECODE_BUNDLE_FINDER": "off", "SYNAPSE_IMPORT_GC_PAUSE": "off"}, false},
+		{"finder off", map[string]string{"SYNAPSE_BYTECODE_BUNDLE_FINDER": "off"}, false},
 		{"mechanisms off", map[string]string{"SYNAPSE_BYTECODE_BUNDLE": "off", "SYNAPSE_FAST_DEPENDENCY_CHECK": "off"}, false},
 	}
 	for _, tt := range tests {

@@ -38,7 +38,6 @@ type pythonBundle struct {
 	Hook    string   `json:"hook"`
 	DropPyc bool     `json:"drop-pyc"`
 	Finder  string   `json:"finder,omitempty"`
-	PauseGC string   `json:"pause-gc,omitempty"`
 }
 
 // pythonToolsKey is part of the root file system's cache key, so a change
@@ -71,7 +70,7 @@ func (b *builder) tunePython(ctx context.Context, root string, epoch time.Time) 
 		if err != nil {
 			return err
 		}
-		job.Bundle = &pythonBundle{Modules: bu.Modules, Dir: bu.Dir, Env: bu.Env, Hook: string(hook), DropPyc: bu.DropPyc, Finder: bu.Finder, PauseGC: bu.PauseGC}
+		job.Bundle = &pythonBundle{Modules: bu.Modules, Dir: bu.Dir, Env: bu.Env, Hook: string(hook), DropPyc: bu.DropPyc, Finder: bu.Finder}
 	}
 	tool, err := pythonTools.ReadFile("python/tune.py")
 	if err != nil {

@@ -129,9 +129,6 @@ type Bundle struct {
 	// finder, which finds bundled modules from the bundle's index without
 	// looking their files up; empty: no finder (the path hook only).
 	Finder string `yaml:"finder"`
-	// PauseGC names the variable that turns off the pause of the cyclic
-	// GC while the main thread imports bundled modules; empty: no pause.
-	PauseGC string `yaml:"pause-gc"`
 }
 
 // User is a system user (and its primary group of the same name).
@@ -542,9 +539,6 @@ func (r *Recipe) validatePython(py *Python, bad func(field, format string, args 
 		}
 		if b.Finder != "" && !envRE.MatchString(b.Finder) {
 			bad("python.bundle.finder", "%q must be a variable name (it turns the finder off)", b.Finder)
-		}
-		if b.PauseGC != "" && !envRE.MatchString(b.PauseGC) {
-			bad("python.bundle.pause-gc", "%q must be a variable name (it turns the pause off)", b.PauseGC)
 		}
 	}
 }

@@ -64,7 +64,6 @@ func TestSynapseRecipe(t *testing.T) {
 	assert.Equal(t, []string{"synapse.app.homeserver"}, r.Python.Bundle.Modules)
 	assert.Equal(t, "SYNAPSE_BYTECODE_BUNDLE", r.Python.Bundle.Env)
 	assert.Equal(t, "SYNAPSE_BYTECODE_BUNDLE_FINDER", r.Python.Bundle.Finder)
-	assert.Equal(t, "SYNAPSE_IMPORT_GC_PAUSE", r.Python.Bundle.PauseGC)
 	require.Len(t, r.Python.Edits, 3)
 	assert.Equal(t, "/usr/lib/python3/dist-packages/ldap_auth_provider.py", r.Python.Edits[0].File, "matrix-synapse-ldap3 without pkg_resources")
 }
@@ -126,7 +125,6 @@ func TestParseErrors(t *testing.T) {
 		{"bundle dir", minimal + "python: {bundle: {modules: [a], dir: lib, env: OFF}}\n", "python.bundle.dir"},
 		{"bundle env", minimal + "python: {bundle: {modules: [a], dir: /lib}}\n", "python.bundle.env"},
 		{"bundle finder", minimal + "python: {bundle: {modules: [a], dir: /lib, env: OFF, finder: a-b}}\n", "python.bundle.finder"},
-		{"bundle pause-gc", minimal + "python: {bundle: {modules: [a], dir: /lib, env: OFF, pause-gc: 1x}}\n", "python.bundle.pause-gc"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,20 +24,11 @@ up several times (stat, listdir), which is slow on overlay file systems
   to the normal import.
 - The environment variable named in the .pth file set to 0, off, false or no
   turns the hook off.
-- While the main thread executes bundled modules (an import and everything
-  it imports in turn) the cyclic garbage collector's automatic runs are
-  paused (threshold 0), unless the second variable turns that off: the
-  objects an import makes (classes, functions, constants) are nearly all
-  kept, so collecting during a start-up's imports is work for nothing. The
-  thresholds come back when the outermost import ends (a collection then
-  runs as usual), unless a module set its own meanwhile.
 
 The bundle is read with pread, so only the modules used are read, and the
 file is never mapped or written.
 """
 
-import _thread
-import gc
 import marshal
 import os
 import sys
@@ -60,14 +51,6 @@ BUNDLE = os.path.join(os.path.dirname(__file__), "_bytecode_bundle.dat")
 _fd = -1
 # source path -> (offset, length, source size, source mtime)
 _files = {}
-
-# The GC pause: on or off, the main thread, how deep its imports of bundled
-# modules are, the thresholds to restore and those set for the pause.
-_pause = False
-_main = _thread.get_ident()
-_depth = 0
-_saved = None
-_paused = None
 
 
 def _read(path):
@@ -111,22 +94,6 @@ class BundleLoader(SourceFileLoader):
         except Exception:
             pass
         return super().get_code(fullname)
-
-    def exec_module(self, module):
-        global _depth, _saved, _paused
-        if not _pause or _thread.get_ident() != _main:
-            return super().exec_module(module)
-        if _depth == 0:
-            _saved = gc.get_threshold()
-            _paused = (0,) + _saved[1:]
-            gc.set_threshold(*_paused)
-        _depth += 1
-        try:
-            return super().exec_module(module)
-        finally:
-            _depth -= 1
-            if _depth == 0 and gc.get_threshold() == _paused:
-                gc.set_threshold(*_saved)
 
 
 def _source_loader(fullname, path):
@@ -223,12 +190,11 @@ def _disabled(var):
     return os.environ.get(var, "").strip().lower() in ("0", "off", "false", "no")
 
 
-def install(var, gc_var="", finder_var=""):
+def install(var, finder_var=""):
     """Install the path hook and the finder unless var turns them off or the
     bundle is unusable (the finder only when finder_var names a variable
-    that does not turn it off); pause the GC during imports unless gc_var
-    is empty or turns that off."""
-    global _fd, _files, _pause
+    that does not turn it off)."""
+    global _fd, _files
     if not var or _disabled(var) or _fd >= 0:
         return
     try:
@@ -268,4 +234,3 @@ def install(var, gc_var="", finder_var=""):
         os.close(fd)
         return
     _fd, _files = fd, files
-    _pause = bool(gc_var) and not _disabled(gc_var)

@@ -251,7 +251,7 @@ def build_bundle(bundle, epoch):
         f.write(bundle["hook"])
     py_compile.compile(hook, dfile=hook, doraise=True, invalidation_mode=MODES[bundle.get("invalidation-mode") or "unchecked-hash"])
     with open(os.path.join(dest_dir, "_bytecode_bundle.pth"), "w", encoding="utf-8") as f:
-        f.write("import _bytecode_bundle; _bytecode_bundle.install(%r, %r, %r)\n" % (bundle["env"], bundle.get("pause-gc") or "", bundle.get("finder") or ""))
+        f.write("import _bytecode_bundle; _bytecode_bundle.install(%r, %r)\n" % (bundle["env"], bundle.get("finder") or ""))
     log(f"bundle: {len(entries)} of {len(origins)} imported modules, {(offset + len(raw)) / 1e6:.1f} MB, in {path}")
     log(f"bundle: {len(modules)} modules found from its index (in {len(dirs)} directories)")
     if bundle.get("drop-pyc"):
