@@ -282,14 +282,15 @@ func (b *builder) rootfsLayer(ctx context.Context, mirror MirrorState) (*builtLa
 		root := filepath.Join(work, "root")
 		t := time.Now()
 		b.logf("rootfs", "mmdebstrap %s (takes a minute or two)", b.r.Debian.Suite)
-		if err := b.RootFS.Make(ctx, b.r.Debian, nil, b.Arch, mirror.Date, root); err != nil {
+		in := Install{Debian: b.r.Debian, Arch: b.Arch, Epoch: mirror.Date, DeferByteCompile: b.compilesPython()}
+		if err := b.RootFS.Make(ctx, in, root); err != nil {
 			return fmt.Errorf("root file system: %w", err)
 		}
 		b.logf("rootfs", "mmdebstrap done in %s", since(t))
 		if err := addUsers(root, b.r.Users); err != nil {
 			return fmt.Errorf("users: %w", err)
 		}
-		if err := b.tunePython(ctx, root, mirror.Date); err != nil {
+		if err := b.tunePython(ctx, root, mirror); err != nil {
 			return err
 		}
 		pkgs, err := readDpkgStatus(filepath.Join(root, "var/lib/dpkg/status"))

@@ -32,7 +32,7 @@ type fakeRootFS struct {
 	fail  error
 }
 
-func (f *fakeRootFS) Make(_ context.Context, deb recipe.Debian, extra []string, _ string, _ time.Time, dir string) error {
+func (f *fakeRootFS) Make(_ context.Context, in Install, dir string) error {
 	f.calls++
 	if f.fail != nil {
 		return f.fail

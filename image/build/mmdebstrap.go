@@ -21,9 +21,24 @@ import (
 // RootFS makes a Debian root file system in an empty directory. The builder
 // uses Mmdebstrap; tests inject a fake that writes a few files.
 type RootFS interface {
-	// Make installs deb.Packages plus extra into dir for the Debian
-	// architecture arch, with SOURCE_DATE_EPOCH set to epoch.
-	Make(ctx context.Context, deb recipe.Debian, extra []string, arch string, epoch time.Time, dir string) error
+	// Make installs in.Debian.Packages plus in.Extra into dir.
+	Make(ctx context.Context, in Install, dir string) error
+}
+
+// Install is what a root file system is made of.
+type Install struct {
+	Debian recipe.Debian
+	Extra  []string // packages installed besides Debian.Packages
+	// Arch is the Debian architecture (amd64, arm64); Epoch is
+	// SOURCE_DATE_EPOCH for the installation.
+	Arch  string
+	Epoch time.Time
+	// DeferByteCompile makes Debian's py3compile do nothing while the
+	// packages are installed: the builder byte-compiles the same files
+	// afterwards, once, in the recipe's invalidation mode and natively for
+	// another architecture (under qemu it is most of the installation's
+	// time). The real py3compile is back when Make returns.
+	DeferByteCompile bool
 }
 
 // Mmdebstrap makes root file systems with mmdebstrap (as root, in a directory).
@@ -76,7 +91,8 @@ func checkForeignArch(arch string) error {
 }
 
 // Make runs mmdebstrap.
-func (m Mmdebstrap) Make(ctx context.Context, deb recipe.Debian, extra []string, arch string, epoch time.Time, dir string) error {
+func (m Mmdebstrap) Make(ctx context.Context, in Install, dir string) error {
+	deb, extra, arch, epoch := in.Debian, in.Extra, in.Arch, in.Epoch
 	if err := EnsureMmdebstrap(ctx, m.logWriter()); err != nil {
 		return err
 	}
@@ -88,7 +104,7 @@ func (m Mmdebstrap) Make(ctx context.Context, deb recipe.Debian, extra []string,
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	args, err := mmdebstrapArgs(deb, extra, arch, dir, tmp)
+	args, err := mmdebstrapArgs(in, dir, tmp)
 	if err != nil {
 		return err
 	}
@@ -125,9 +141,10 @@ func (m Mmdebstrap) logWriter() io.Writer {
 	return m.Log
 }
 
-// mmdebstrapArgs is the command line for a recipe; debconfDir holds the
-// preseed file it refers to.
-func mmdebstrapArgs(deb recipe.Debian, extra []string, arch, dir, debconfDir string) ([]string, error) {
+// mmdebstrapArgs is the command line for an installation; debconfDir holds
+// the preseed file it refers to.
+func mmdebstrapArgs(in Install, dir, debconfDir string) ([]string, error) {
+	deb, extra, arch := in.Debian, in.Extra, in.Arch
 	args := []string{
 		"--mode=root",
 		"--format=directory",
@@ -157,6 +174,15 @@ func mmdebstrapArgs(deb recipe.Debian, extra []string, arch, dir, debconfDir str
 	// made again); the setting does not stay in the image.
 	args = append(args,
 		`--setup-hook=mkdir -p "$1/etc/dpkg/dpkg.cfg.d" && echo force-unsafe-io > "$1/etc/dpkg/dpkg.cfg.d/`+unsafeIOFile+`"`)
+	if in.DeferByteCompile {
+		// The packages' postinst scripts run py3compile (dh-python's
+		// interface; the stdlib's are compiled by python3.X's own postinst).
+		// A diversion set before python3 is unpacked puts the real one
+		// aside; it is back before the recipe's own hooks run.
+		args = append(args,
+			`--essential-hook=chroot "$1" dpkg-divert --quiet --local --rename --divert `+py3compileAside+` --add /usr/bin/py3compile && printf '#!/bin/sh\n# synapse-image: byte-compiled by the builder after installation\nexit 0\n' > "$1/usr/bin/py3compile" && chmod 0755 "$1/usr/bin/py3compile"`,
+			`--customize-hook=rm -f "$1/usr/bin/py3compile" && chroot "$1" dpkg-divert --quiet --local --rename --remove /usr/bin/py3compile`)
+	}
 	for _, c := range deb.Customize {
 		args = append(args, "--customize-hook="+c)
 	}
@@ -165,6 +191,9 @@ func mmdebstrapArgs(deb recipe.Debian, extra []string, arch, dir, debconfDir str
 }
 
 const unsafeIOFile = "00synapse-image-unsafe-io"
+
+// py3compileAside is where the real py3compile waits during installation.
+const py3compileAside = "/usr/bin/py3compile.synapse-image"
 
 // debCacheArgs copy the cached .deb files into the new root before apt
 // downloads (apt then skips what it has) and replace the cache with the ones

@@ -26,7 +26,7 @@ func TestMmdebstrapArgs(t *testing.T) {
 		Customize:   []string{`chroot "$1" true`},
 	}
 	tmp := t.TempDir()
-	args, err := mmdebstrapArgs(deb, []string{"python3-pip"}, "arm64", "/tmp/x/root", tmp)
+	args, err := mmdebstrapArgs(Install{Debian: deb, Extra: []string{"python3-pip"}, Arch: "arm64"}, "/tmp/x/root", tmp)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"sid", "/tmp/x/root", "http://deb.debian.org/debian"}, args[len(args)-3:], "suite, target, mirror come last")
 	for _, want := range []string{
@@ -47,6 +47,39 @@ func TestMmdebstrapArgs(t *testing.T) {
 	db, err := os.ReadFile(filepath.Join(tmp, "config.dat"))
 	require.NoError(t, err)
 	assert.Equal(t, "Name: matrix-synapse/server-name\nTemplate: matrix-synapse/server-name\nValue: localhost\nOwners: matrix-synapse\nFlags: seen\n\n", string(db))
+}
+
+// TestMmdebstrapDeferByteCompile: with DeferByteCompile, py3compile is
+// diverted before the packages are installed and back before the recipe's
+// own hooks run (which may purge packages, whose prerm scripts use py3clean).
+func TestMmdebstrapDeferByteCompile(t *testing.T) {
+	deb := recipe.Debian{Suite: "sid", Mirror: "http://deb.debian.org/debian", Variant: "essential", Customize: []string{`chroot "$1" dpkg --purge x`}}
+	index := func(args []string, prefix, contains string) int {
+		for i, a := range args {
+			if strings.HasPrefix(a, prefix) && strings.Contains(a, contains) {
+				return i
+			}
+		}
+		return -1
+	}
+	for _, deferred := range []bool{false, true} {
+		args, err := mmdebstrapArgs(Install{Debian: deb, Arch: "amd64", DeferByteCompile: deferred}, "/tmp/x/root", t.TempDir())
+		require.NoError(t, err)
+		divert := index(args, "--essential-hook=", "dpkg-divert --quiet --local --rename --divert "+py3compileAside+" --add /usr/bin/py3compile")
+		restore := index(args, "--customize-hook=", "dpkg-divert --quiet --local --rename --remove /usr/bin/py3compile")
+		recipeHook := index(args, "--customize-hook=", "dpkg --purge x")
+		if !deferred {
+			assert.Equal(t, -1, divert, "no diversion unless asked")
+			assert.Equal(t, -1, restore)
+			assert.NotContains(t, strings.Join(args, "\n"), "py3compile")
+			continue
+		}
+		require.NotEqual(t, -1, divert, "py3compile diverted: %q", args)
+		require.NotEqual(t, -1, restore, "py3compile restored: %q", args)
+		assert.Contains(t, args[divert], `printf '#!/bin/sh\n`, "a stub that does nothing stands in")
+		assert.Contains(t, args[divert], `exit 0`)
+		assert.Less(t, restore, recipeHook, "the real py3compile is back before the recipe's hooks")
+	}
 }
 
 func TestReleaseDate(t *testing.T) {

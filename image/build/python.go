@@ -4,11 +4,16 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
+
+	"github.com/synapse-image/synapse-image/image/recipe"
 )
 
 // pythonTools are run inside the new root (tune.py) or installed into it
@@ -19,6 +24,10 @@ var pythonTools embed.FS
 
 // pythonJob is what tune.py reads.
 type pythonJob struct {
+	// Root is where the image's root is for tune.py ("": it runs in it);
+	// Python is the command of the image's own python3 from there.
+	Root             string        `json:"root,omitempty"`
+	Python           []string      `json:"python,omitempty"`
 	Epoch            int64         `json:"epoch"`
 	Edits            []pythonEdit  `json:"edits"`
 	InvalidationMode string        `json:"invalidation-mode"`
@@ -54,9 +63,18 @@ func pythonToolsKey() (map[string]string, error) {
 	return out, nil
 }
 
-// tunePython does the recipe's python: section in root with the root's own
-// python3: edits, bytecode invalidation mode, bytecode bundle.
-func (b *builder) tunePython(ctx context.Context, root string, epoch time.Time) error {
+// compilesPython tells whether tunePython byte-compiles the packages' Python
+// files (so Debian's installation need not).
+func (b *builder) compilesPython() bool {
+	return b.r.Python != nil && b.r.Python.InvalidationMode != ""
+}
+
+// tunePython does the recipe's python: section in root: edits, bytecode
+// invalidation mode, bytecode bundle. It runs tune.py with the root's own
+// python3 or, for another architecture, with the same Python of the build
+// host's architecture.
+func (b *builder) tunePython(ctx context.Context, root string, mirror MirrorState) error {
+	epoch := mirror.Date
 	py := b.r.Python
 	if py == nil {
 		return nil
@@ -76,13 +94,8 @@ func (b *builder) tunePython(ctx context.Context, root string, epoch time.Time) 
 	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(job)
-	if err != nil {
-		return err
-	}
 	// A work directory below the root's /tmp, which never goes into a layer.
-	const inRoot = "/tmp/synapse-image-python"
-	work := filepath.Join(root, inRoot)
+	work := filepath.Join(root, pythonWork)
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return fmt.Errorf("python: %w", err)
 	}
@@ -90,21 +103,110 @@ func (b *builder) tunePython(ctx context.Context, root string, epoch time.Time) 
 	if err := os.WriteFile(filepath.Join(work, "tune.py"), tool, 0o644); err != nil {
 		return fmt.Errorf("python: %w", err)
 	}
+	t := time.Now()
+	if b.Arch != runtime.GOARCH {
+		// Under qemu, compiling thousands of files takes many minutes; the
+		// same Python version of the host's architecture writes the same
+		// bytecode (it does not depend on the CPU) in seconds.
+		native, err := b.nativePythonRoot(ctx, mirror)
+		if err != nil {
+			return err
+		}
+		job.Root = nativeTarget
+		job.Python = []string{"chroot", nativeTarget, "python3"}
+		err = b.runTune(ctx, work, job, epoch, func(args ...string) []string {
+			// A mount namespace of its own: the bind mount of the image's
+			// root ends with the process, whatever happens to the build.
+			return append([]string{"unshare", "--mount", "--propagation", "private", "sh", "-c",
+				`mount --bind "$1" "$2` + nativeTarget + `" && shift 2 && exec chroot "$@"`,
+				"sh", root, native, native}, args...)
+		}, nativeTarget+pythonWork)
+		if err == nil {
+			b.logf("python", "done in %s", since(t))
+			return nil
+		}
+		if !errors.Is(err, errOtherPython) {
+			return err
+		}
+		b.logf("python", "%v: running it with the image's own python3 under emulation instead (slow)", err)
+		job.Root, job.Python = "", nil
+	}
+	if err := b.runTune(ctx, work, job, epoch, func(args ...string) []string {
+		return append([]string{"chroot", root}, args...)
+	}, pythonWork); err != nil {
+		return err
+	}
+	b.logf("python", "done in %s", since(t))
+	return nil
+}
+
+// pythonWork is tune.py's work directory in the image's root; nativeTarget
+// is where the image's root is mounted in the native Python's root.
+const (
+	pythonWork   = "/tmp/synapse-image-python"
+	nativeTarget = "/target"
+)
+
+// errOtherPython: the native Python is not the image's version.
+var errOtherPython = errors.New("the native python3 is another version than the image's")
+
+// runTune writes job next to tune.py in work and runs tune.py with the
+// command that command makes; dir is work as that command sees it.
+func (b *builder) runTune(ctx context.Context, work string, job pythonJob, epoch time.Time, command func(args ...string) []string, dir string) error {
+	data, err := json.Marshal(job)
+	if err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(work, "job.json"), data, 0o644); err != nil {
 		return fmt.Errorf("python: %w", err)
 	}
-	t := time.Now()
 	// -I: nothing from the environment or the current directory; -B: the
 	// tool writes no bytecode of its own.
-	out, err := chrootOutput(ctx, root, epoch, "python3", "-I", "-B", inRoot+"/tune.py", inRoot+"/job.json")
+	args := command("python3", "-I", "-B", dir+"/tune.py", dir+"/job.json")
+	out, err := commandOutput(ctx, epoch, args...)
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		if l != "" {
 			b.logf("python", "%s", l)
 		}
 	}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 3 && job.Root != "" {
+		return fmt.Errorf("%w (%s)", errOtherPython, strings.TrimSpace(lastLines([]byte(err.Error()), 1)))
+	}
 	if err != nil {
 		return fmt.Errorf("python: %w", err)
 	}
-	b.logf("python", "done in %s", since(t))
 	return nil
+}
+
+// nativePythonRoot is a root file system of the build host's architecture
+// with the recipe's suite's python3, from the same mirror state as the
+// image (so the same Python version), kept in the cache.
+func (b *builder) nativePythonRoot(ctx context.Context, mirror MirrorState) (string, error) {
+	deb := recipe.Debian{
+		Suite: b.r.Debian.Suite, Mirror: b.r.Debian.Mirror, Variant: "essential", Components: b.r.Debian.Components,
+		AptOptions: b.r.Debian.AptOptions, DpkgOptions: b.r.Debian.DpkgOptions, Packages: []string{"python3"},
+	}
+	key, err := Key("native-python", deb, runtime.GOARCH, mirror)
+	if err != nil {
+		return "", err
+	}
+	if dir, ok := b.Cache.Lookup(key); ok {
+		b.logf("python", "native python3 (linux/%s) cached", runtime.GOARCH)
+		return filepath.Join(dir, "root"), nil
+	}
+	t := time.Now()
+	b.logf("python", "mmdebstrap a linux/%s root with python3 to compile natively (a minute)", runtime.GOARCH)
+	dir, err := b.Cache.Store(key, func(out string) error {
+		root := filepath.Join(out, "root")
+		if err := b.RootFS.Make(ctx, Install{Debian: deb, Arch: runtime.GOARCH, Epoch: mirror.Date}, root); err != nil {
+			return fmt.Errorf("native python root: %w", err)
+		}
+		return os.MkdirAll(filepath.Join(root, nativeTarget), 0o755)
+	})
+	if err != nil {
+		return "", err
+	}
+	b.logf("python", "native python3 root made in %s", since(t))
+	return filepath.Join(dir, "root"), nil
 }

@@ -1,10 +1,13 @@
 package build
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -53,4 +56,68 @@ func TestTuneEdits(t *testing.T) {
 	got, err = os.ReadFile(bad)
 	require.NoError(t, err)
 	assert.Equal(t, src, string(got), "an edit that does not match leaves the whole file as installed")
+}
+
+// TestTuneCompileBelowRoot runs tune.py's compile step with the host's
+// python3 the way the builder runs it for another architecture: the image's
+// root below "root", its own python3 named in the job. It compiles exactly
+// the .py files that dpkg's lists place where Debian byte-compiles, in the
+// requested mode, with the image's paths in the bytecode.
+func TestTuneCompileBelowRoot(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		dockertest.Unavailable(t, "no python3 on this machine to run tune.py (the build runs it with the image's own; scripts/test.sh installs it)")
+	}
+	out, err := exec.Command(python, "-c", "import sys, importlib.util; print('%d.%d' % sys.version_info[:2], sys.implementation.cache_tag)").Output()
+	require.NoError(t, err)
+	var version, tag string
+	_, err = fmt.Sscan(string(out), &version, &tag)
+	require.NoError(t, err)
+
+	root := t.TempDir()
+	files := map[string]string{
+		"usr/lib/python3/dist-packages/pkg/__init__.py": "X = 1\n",
+		"usr/lib/python3/dist-packages/pkg/broken.py":   "def (:\n",
+		"usr/lib/python" + version + "/stdmod.py":       "Y = 2\n",
+		"usr/share/python3/debpython/tool.py":           "Z = 3\n",
+		"usr/lib/python3/dist-packages/unlisted.py":     "not in any package's list\n",
+		"usr/share/other/private.py":                    "not where Debian compiles\n",
+		"var/lib/dpkg/info/python3-pkg.list": "/usr/lib/python3/dist-packages/pkg\n/usr/lib/python3/dist-packages/pkg/__init__.py\n" +
+			"/usr/lib/python3/dist-packages/pkg/broken.py\n/usr/lib/python3/dist-packages/pkg/gone.py\n/usr/share/other/private.py\n",
+		"var/lib/dpkg/info/libpython-stdlib:amd64.list": "/usr/lib/python" + version + "/stdmod.py\n",
+		"var/lib/dpkg/info/python3.list":                "/usr/share/python3/debpython/tool.py\n",
+		"var/lib/dpkg/info/python3.md5sums":             "/usr/lib/python3/dist-packages/unlisted.py\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(root, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	}
+	tool, err := pythonTools.ReadFile("python/tune.py")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tune.py"), tool, 0o644))
+	data, err := json.Marshal(pythonJob{Root: root, Python: []string{python}, InvalidationMode: "unchecked-hash"})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "job.json"), data, 0o644))
+
+	got, err := exec.Command(python, "-I", "-B", filepath.Join(dir, "tune.py"), filepath.Join(dir, "job.json")).CombinedOutput()
+	require.NoError(t, err, "%s", got)
+	assert.Contains(t, string(got), "bytecode: 3 .py files of the packages compiled as unchecked-hash (natively", "%s", got)
+	assert.Contains(t, string(got), "(1 left without: they do not compile)")
+	assert.Contains(t, string(got), "compile /usr/lib/python3/dist-packages/pkg/broken.py", "errors name the image's path")
+
+	pyc := func(src string) string {
+		return filepath.Join(root, filepath.Dir(src), "__pycache__", strings.TrimSuffix(filepath.Base(src), ".py")+"."+tag+".pyc")
+	}
+	for _, src := range []string{"usr/lib/python3/dist-packages/pkg/__init__.py", "usr/lib/python" + version + "/stdmod.py", "usr/share/python3/debpython/tool.py"} {
+		b, err := os.ReadFile(pyc(src))
+		require.NoError(t, err, "%s is compiled", src)
+		assert.Equal(t, uint32(0b01), binary.LittleEndian.Uint32(b[4:8]), "%s: PEP 552 flags of unchecked-hash", src)
+		assert.Contains(t, string(b), "/"+src, "the bytecode names the file as the image has it")
+		assert.NotContains(t, string(b), root, "and not where the build had it")
+	}
+	for _, src := range []string{"usr/lib/python3/dist-packages/pkg/broken.py", "usr/lib/python3/dist-packages/unlisted.py", "usr/share/other/private.py"} {
+		assert.NoFileExists(t, pyc(src))
+	}
 }

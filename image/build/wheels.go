@@ -140,7 +140,7 @@ func (b *builder) wheelsBuildRoot(ctx context.Context, mirror MirrorState) (stri
 	t := time.Now()
 	b.logf("wheels", "mmdebstrap a build root with python3-pip (takes a minute or two)")
 	dir, err := b.Cache.Store(key, func(out string) error {
-		if err := b.RootFS.Make(ctx, b.r.Debian, []string{"python3-pip"}, b.Arch, mirror.Date, filepath.Join(out, "root")); err != nil {
+		if err := b.RootFS.Make(ctx, Install{Debian: b.r.Debian, Extra: []string{"python3-pip"}, Arch: b.Arch, Epoch: mirror.Date}, filepath.Join(out, "root")); err != nil {
 			return fmt.Errorf("wheels build root: %w", err)
 		}
 		return nil
@@ -174,7 +174,13 @@ func chroot(ctx context.Context, root string, epoch time.Time, args ...string) e
 // chrootOutput runs a command inside root and returns its standard output;
 // an error carries the reasons from its output.
 func chrootOutput(ctx context.Context, root string, epoch time.Time, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "chroot", append([]string{root}, args...)...)
+	return commandOutput(ctx, epoch, append([]string{"chroot", root}, args...)...)
+}
+
+// commandOutput runs args (a command that chroots) with a plain environment
+// and returns its standard output; its error has the reasons from its output.
+func commandOutput(ctx context.Context, epoch time.Time, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "HOME=/root",
 		"SOURCE_DATE_EPOCH=" + strconv.FormatInt(epoch.Unix(), 10)}
 	var stdout, both bytes.Buffer

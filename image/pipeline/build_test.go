@@ -18,13 +18,12 @@ import (
 	"github.com/synapse-image/synapse-image/image/build"
 	"github.com/synapse-image/synapse-image/image/names"
 	"github.com/synapse-image/synapse-image/image/publish"
-	"github.com/synapse-image/synapse-image/image/recipe"
 )
 
 // fakeRootFS writes the few files a root file system needs to be built on.
 type fakeRootFS struct{ calls int }
 
-func (f *fakeRootFS) Make(_ context.Context, _ recipe.Debian, _ []string, _ string, _ time.Time, dir string) error {
+func (f *fakeRootFS) Make(_ context.Context, _ build.Install, dir string) error {
 	f.calls++
 	for file, content := range map[string]string{
 		"etc/passwd":          "root:x:0:0:root:/root:/bin/bash\n",

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -151,13 +152,14 @@ func TestPublishToRegistry(t *testing.T) {
 	t.Logf("docker run --rm %s help: %d lines of usage", ref, strings.Count(out, "\n"))
 }
 
-// builtImage is the image the builder wrote to .build/synapse/oci, or else
+// builtImage is the image the builder wrote to .build/synapse/oci (the
+// host's platform of a multi-platform build), or else
 // SYNAPSE_IMAGE (default synapse:latest) exported from the Docker engine.
 func builtImage(t *testing.T, ctx context.Context) (v1.Image, string) {
 	t.Helper()
 	dir := filepath.Join(dockertest.RepoRoot(t), names.DefaultLayout())
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
-		img, err := ReadLayout(dir)
+		img, err := ReadLayoutPlatform(dir, runtime.GOARCH)
 		require.NoError(t, err)
 		return img, dir
 	}

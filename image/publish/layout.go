@@ -151,6 +151,44 @@ func ReadLayoutArtifact(dir string) (Artifact, error) {
 	return nil, fmt.Errorf("OCI layout %s: the manifest is a %s, expected an image or an index", dir, desc.MediaType)
 }
 
+// ReadLayoutPlatform opens the linux/arch image of the OCI layout dir: its
+// one image, or that platform's image of its index.
+func ReadLayoutPlatform(dir, arch string) (v1.Image, error) {
+	a, err := ReadLayoutArtifact(dir)
+	if err != nil {
+		return nil, err
+	}
+	var imgs []v1.Image
+	switch a := a.(type) {
+	case v1.Image:
+		imgs = []v1.Image{a}
+	case v1.ImageIndex:
+		im, err := a.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("OCI layout %s: %w", dir, err)
+		}
+		for _, m := range im.Manifests {
+			img, err := a.Image(m.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("OCI layout %s: image %s: %w", dir, m.Digest, err)
+			}
+			imgs = append(imgs, img)
+		}
+	}
+	var found []string
+	for _, img := range imgs {
+		cf, err := img.ConfigFile()
+		if err != nil {
+			return nil, fmt.Errorf("OCI layout %s: image config: %w", dir, err)
+		}
+		if cf.OS == "linux" && cf.Architecture == arch {
+			return img, nil
+		}
+		found = append(found, cf.OS+"/"+cf.Architecture)
+	}
+	return nil, fmt.Errorf("OCI layout %s has no linux/%s image (it has %v): build it with `go run . build --platform linux/%s`", dir, arch, found, arch)
+}
+
 func checkBlobs(dir string, img v1.Image) error {
 	d, err := img.Digest()
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -37,6 +38,47 @@ func TestReadLayout(t *testing.T) {
 	got, err := ReadLayout(dir)
 	require.NoError(t, err)
 	assert.Equal(t, digest(t, img), digest(t, got))
+}
+
+// TestReadLayoutPlatform finds one platform's image in a layout of one
+// image or of an index, and says which platforms there are otherwise.
+func TestReadLayoutPlatform(t *testing.T) {
+	platformImage := func(arch string) v1.Image {
+		img, err := mutate.ConfigFile(testImage(t, map[string]string{"arch": arch}), &v1.ConfigFile{OS: "linux", Architecture: arch})
+		require.NoError(t, err)
+		return img
+	}
+	amd64, arm64 := platformImage("amd64"), platformImage("arm64")
+	idx, err := NewIndex(amd64, arm64)
+	require.NoError(t, err)
+
+	single := filepath.Join(t.TempDir(), "oci")
+	writeLayout(t, single, amd64)
+	both := filepath.Join(t.TempDir(), "oci")
+	require.NoError(t, Layout{Dir: both}.write(idx))
+
+	tests := []struct {
+		name, dir, arch string
+		want            v1.Image
+		err             string
+	}{
+		{"one image", single, "amd64", amd64, ""},
+		{"one image, another platform", single, "arm64", nil, "has no linux/arm64 image (it has [linux/amd64]): build it with `go run . build --platform linux/arm64`"},
+		{"index, amd64", both, "amd64", amd64, ""},
+		{"index, arm64", both, "arm64", arm64, ""},
+		{"index, missing platform", both, "riscv64", nil, "has no linux/riscv64 image (it has [linux/amd64 linux/arm64])"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ReadLayoutPlatform(tt.dir, tt.arch)
+			if tt.err != "" {
+				assert.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, digest(t, tt.want), digest(t, got))
+		})
+	}
 }
 
 func TestReadLayoutRejects(t *testing.T) {

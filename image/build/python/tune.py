@@ -1,16 +1,21 @@
 """Build-time tuning of a root file system's Python (run by synapse-image's
-builder inside the new root, with the image's own python3).
+builder with the image's own python3 inside the new root or, for an image of
+another architecture, with the same Python version of the build host's
+architecture, the image's root then being below the job's "root").
 
 Reads a JSON job from the file named by argv[1] and prints one progress line
 per step. Steps, in order:
 
 1. edits: exact text replacements in installed files (each must match once;
    one that does not is reported and leaves its file as installed);
-2. invalidation mode: every .pyc of this Python whose source is there is
-   compiled again in the given PEP 552 mode (Debian's are checked-hash
-   under SOURCE_DATE_EPOCH, so each import also reads and hashes the .py);
+2. invalidation mode: the .py files that Debian byte-compiles (the standard
+   library's, the packages' public modules) are compiled in the given PEP 552
+   mode. The builder had Debian's py3compile skip them during installation
+   (under qemu it is most of the time); Debian's own would be checked-hash
+   under SOURCE_DATE_EPOCH, so each import also reads and hashes the .py;
 3. bundle: the bytecode of every module that importing the listed modules
-   loads goes into one file, served at run time by _bytecode_bundle.
+   loads goes into one file, served at run time by _bytecode_bundle (the
+   list of modules comes from the image's own python3, "python" in the job).
 
 Everything here is deterministic: the same installed files give the same
 bytes.
@@ -25,6 +30,10 @@ import subprocess
 import sys
 
 TAG = sys.implementation.cache_tag
+# The image's root as this process sees it ("" when it runs in it).
+ROOT = ""
+# The image's own python3 (the bundle's module list needs its imports).
+PYTHON = [sys.executable]
 MODES = {
     "timestamp": py_compile.PycInvalidationMode.TIMESTAMP,
     "checked-hash": py_compile.PycInvalidationMode.CHECKED_HASH,
@@ -62,7 +71,7 @@ def apply_edits(edits):
         files.setdefault(e["file"], []).append(e)
     for path in sorted(files):
         try:
-            with open(path, encoding="utf-8") as f:
+            with open(host(path), encoding="utf-8") as f:
                 text = f.read()
         except OSError as err:
             log(f"edit {path}: not applied ({err.strerror}); left as installed")
@@ -71,63 +80,67 @@ def apply_edits(edits):
         if new is None:
             log(f"edit {path}: not applied ({why}); left as installed")
             continue
-        st = os.stat(path)
-        tmp = path + ".synapse-image-edit"
+        st = os.stat(host(path))
+        tmp = host(path) + ".synapse-image-edit"
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(new)
         os.chmod(tmp, st.st_mode & 0o7777)
         os.chown(tmp, st.st_uid, st.st_gid)
-        os.replace(tmp, path)
+        os.replace(tmp, host(path))
         # Keep the installed time (the layer keeps times older than the build).
-        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.utime(host(path), ns=(st.st_atime_ns, st.st_mtime_ns))
         log(f"edit {path}: applied ({len(files[path])} change(s))")
 
 
-def python_dirs():
-    """This Python's own directories on sys.path, below /usr/lib."""
-    return sorted({p for p in sys.path if p.startswith("/usr/lib/") and os.path.isdir(p)})
+def host(path):
+    """Where an image path is for this process: below ROOT when the tool
+    runs in another root than the image's (a native Python for another
+    architecture's image)."""
+    return ROOT + path
 
 
-def cached_pycs(dirs):
-    """(source, pyc) for every .pyc of this Python with its source present."""
-    out = []
-    seen = set()
-    for top in dirs:
-        for root, subdirs, files in os.walk(top):
-            subdirs.sort()
-            if os.path.basename(root) != "__pycache__":
-                continue
-            for name in sorted(files):
-                parts = name.split(".")
-                # name.cpython-314.pyc, not name.cpython-314.opt-1.pyc
-                if len(parts) != 3 or parts[1] != TAG or parts[2] != "pyc":
-                    continue
-                src = os.path.join(os.path.dirname(root), parts[0] + ".py")
-                pyc = os.path.join(root, name)
-                if pyc not in seen and os.path.isfile(src):
-                    seen.add(pyc)
-                    out.append((src, pyc))
-    return out
+# Where Debian byte-compiles: its python3.X postinsts compile the standard
+# library, py3compile the packages' public modules and dh-python's own
+# /usr/share/python3 (private directories are named on py3compile's command
+# line: no package of the image has one).
+COMPILED_DIRS = ("/usr/lib/python%d.%d/" % sys.version_info[:2], "/usr/lib/python3/dist-packages/", "/usr/share/python3/")
+
+
+def package_sources():
+    """Every .py file that dpkg's file lists place in COMPILED_DIRS and
+    that is there: the files Debian's own byte-compilation covers."""
+    info = host("/var/lib/dpkg/info")
+    out = set()
+    for name in sorted(os.listdir(info)):
+        if not name.endswith(".list"):
+            continue
+        with open(os.path.join(info, name), encoding="utf-8", errors="surrogateescape") as f:
+            for line in f:
+                p = line.rstrip("\n")
+                if p.endswith(".py") and p.startswith(COMPILED_DIRS) and os.path.isfile(host(p)):
+                    out.add(p)
+    return sorted(out)
 
 
 def compile_files(pairs, mode):
     failed = 0
     for src, pyc in pairs:
         try:
-            py_compile.compile(src, cfile=pyc, dfile=src, doraise=True, invalidation_mode=MODES[mode])
+            py_compile.compile(host(src), cfile=host(pyc), dfile=src, doraise=True, invalidation_mode=MODES[mode])
         except Exception as err:
             failed += 1
             print(f"compile {src}: {err}", file=sys.stderr)
     return failed
 
 
-def recompile(mode):
-    pairs = cached_pycs(python_dirs())
-    # One worker process per CPU, each given every n-th file.
+def compile_all(mode):
+    """Byte-compile the packages' sources (package_sources) in mode, one
+    worker process per CPU."""
+    pairs = [(src, importlib.util.cache_from_source(src)) for src in package_sources()]
     n = max(1, min(os.cpu_count() or 1, 8))
     procs = []
     for i in range(n):
-        job = json.dumps({"mode": mode, "pairs": pairs[i::n]})
+        job = json.dumps({"mode": mode, "pairs": pairs[i::n], "root": ROOT})
         p = subprocess.Popen([sys.executable, "-I", "-B", __file__, "--compile"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         p.stdin.write(job)
         p.stdin.close()
@@ -138,7 +151,19 @@ def recompile(mode):
         if p.wait() != 0:
             raise SystemExit(f"compile worker failed with status {p.returncode}")
         failed += int(out.strip() or 0)
-    log(f"bytecode: {len(pairs) - failed} .pyc files compiled again as {mode}" + (f" ({failed} kept: they do not compile)" if failed else ""))
+    where = f" (natively, by Python {sys.version.split()[0]} of the build host's architecture)" if ROOT else ""
+    log(f"bytecode: {len(pairs) - failed} .py files of the packages compiled as {mode}{where}" + (f" ({failed} left without: they do not compile)" if failed else ""))
+
+
+def check_target_python(python):
+    """The bytecode this process writes is for the image's Python only if
+    both have the same magic number; exit 3 (the builder then runs the
+    whole job with the image's own Python) when they differ."""
+    out = subprocess.run([*python, "-I", "-B", "-c", "import importlib.util, sys; print(importlib.util.MAGIC_NUMBER.hex(), sys.version.split()[0])"],
+                         stdout=subprocess.PIPE, check=True, text=True, cwd="/").stdout.split()
+    if out[0] != importlib.util.MAGIC_NUMBER.hex():
+        print(f"the image's Python {out[1]} is not this Python {sys.version.split()[0]} (bytecode magic {out[0]} != {importlib.util.MAGIC_NUMBER.hex()})", file=sys.stderr)
+        raise SystemExit(3)
 
 
 HEADER = 24
@@ -186,7 +211,7 @@ def module_index(specs, path, files, epoch):
                 continue
             entry = parent
         if here not in dirs:
-            st = os.stat(here)
+            st = os.stat(host(here))
             dirs[here] = min(int(st.st_mtime), epoch)  # the layer clamps times to the epoch
         modules[name] = (src, is_pkg, entry)
     return modules, dirs
@@ -195,7 +220,7 @@ def module_index(specs, path, files, epoch):
 def build_bundle(bundle, epoch):
     dest_dir = bundle["dir"]
     env = dict(PATH=os.environ.get("PATH", "/usr/bin:/bin"), LANG="C.UTF-8")
-    out = subprocess.run([sys.executable, "-I", "-B", "-c", LIST_MODULES, *bundle["modules"]],
+    out = subprocess.run([*PYTHON, "-I", "-B", "-c", LIST_MODULES, *bundle["modules"]],
                          env=env, stdout=subprocess.PIPE, check=True, text=True, cwd="/").stdout
     listed = json.loads(out)
     origins = [o for o in listed["all"] if o.endswith(".py") and o.startswith("/usr/lib/")]
@@ -207,9 +232,9 @@ def build_bundle(bundle, epoch):
     for src in origins:
         pyc = importlib.util.cache_from_source(src)
         try:
-            with open(pyc, "rb") as f:
+            with open(host(pyc), "rb") as f:
                 data = f.read()
-            with open(src, "rb") as f:
+            with open(host(src), "rb") as f:
                 source = f.read()
         except OSError:
             continue
@@ -218,7 +243,7 @@ def build_bundle(bundle, epoch):
         # source: the bundle then holds exactly what a normal import would run.
         if data[:4] != importlib.util.MAGIC_NUMBER or not flags & 1 or data[8:16] != importlib.util.source_hash(source):
             continue
-        st = os.stat(src)
+        st = os.stat(host(src))
         mtime = min(int(st.st_mtime), epoch)  # the layer clamps times to the epoch
         entries.append((src, data[16:], st.st_size, mtime))
         if src not in startup:
@@ -234,23 +259,23 @@ def build_bundle(bundle, epoch):
         offset += len(code)
     # The bundle's own files go into dest_dir now: give it a modification
     # time after the epoch first, so the one recorded (clamped) holds.
-    os.utime(dest_dir)
+    os.utime(host(dest_dir))
     modules, dirs = module_index(listed["specs"], listed["path"], files, epoch)
     raw = marshal.dumps({"files": files, "modules": modules, "dirs": dirs})
     path = os.path.join(dest_dir, "_bytecode_bundle.dat")
-    with open(path + ".tmp", "wb") as f:
+    with open(host(path) + ".tmp", "wb") as f:
         f.write(b"PYBNDL02" + importlib.util.MAGIC_NUMBER + len(raw).to_bytes(4, "little") + offset.to_bytes(8, "little"))
         for _, code, _, _ in entries:
             f.write(code)
         f.write(raw)
-    os.chmod(path + ".tmp", 0o644)
-    os.replace(path + ".tmp", path)
+    os.chmod(host(path) + ".tmp", 0o644)
+    os.replace(host(path) + ".tmp", host(path))
 
     hook = os.path.join(dest_dir, "_bytecode_bundle.py")
-    with open(hook, "w", encoding="utf-8") as f:
+    with open(host(hook), "w", encoding="utf-8") as f:
         f.write(bundle["hook"])
-    py_compile.compile(hook, dfile=hook, doraise=True, invalidation_mode=MODES[bundle.get("invalidation-mode") or "unchecked-hash"])
-    with open(os.path.join(dest_dir, "_bytecode_bundle.pth"), "w", encoding="utf-8") as f:
+    py_compile.compile(host(hook), cfile=host(importlib.util.cache_from_source(hook)), dfile=hook, doraise=True, invalidation_mode=MODES[bundle.get("invalidation-mode") or "unchecked-hash"])
+    with open(host(os.path.join(dest_dir, "_bytecode_bundle.pth")), "w", encoding="utf-8") as f:
         f.write("import _bytecode_bundle; _bytecode_bundle.install(%r, %r)\n" % (bundle["env"], bundle.get("finder") or ""))
     log(f"bundle: {len(entries)} of {len(origins)} imported modules, {(offset + len(raw)) / 1e6:.1f} MB, in {path}")
     log(f"bundle: {len(modules)} modules found from its index (in {len(dirs)} directories)")
@@ -259,21 +284,27 @@ def build_bundle(bundle, epoch):
         # above), so the image keeps that bytecode once.
         size = 0
         for pyc in pycs:
-            size += os.path.getsize(pyc)
-            os.remove(pyc)
+            size += os.path.getsize(host(pyc))
+            os.remove(host(pyc))
         log(f"bundle: removed the {len(pycs)} bundled modules' own .pyc files ({size / 1e6:.1f} MB)")
 
 
 def main():
+    global ROOT, PYTHON
     if sys.argv[1:] == ["--compile"]:
         job = json.load(sys.stdin)
+        ROOT = job["root"]
         print(compile_files(job["pairs"], job["mode"]))
         return
     with open(sys.argv[1], encoding="utf-8") as f:
         job = json.load(f)
+    ROOT = job.get("root") or ""
+    PYTHON = job.get("python") or [sys.executable]
+    if ROOT:
+        check_target_python(PYTHON)
     apply_edits(job.get("edits") or [])
     if job.get("invalidation-mode"):
-        recompile(job["invalidation-mode"])
+        compile_all(job["invalidation-mode"])
     if job.get("bundle"):
         build_bundle(job["bundle"], int(job["epoch"]))
 
