@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"regexp"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,12 +22,13 @@ type buildTime struct {
 // A build line: "cold (empty cache)   123.4 s", optionally followed by the
 // image digest.
 var (
-	buildLine   = regexp.MustCompile(`^(cold|warm|no change)\b.*?\s(\d+(?:\.\d+)?) s\b(.*)$`)
+	buildLine   = regexp.MustCompile(`^(cold|again|warm|no change)\b.*?\s(\d+(?:\.\d+)?) s\b(.*)$`)
 	digestInRow = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
 )
 
 // parseBuildBench reads the output of scripts/bench-build.sh: the cold,
-// warm and no-change builds, in that order.
+// warm and no-change builds, in that order (and "again", a second cold
+// build, with --again).
 func parseBuildBench(out string) (map[string]buildTime, error) {
 	builds := map[string]buildTime{}
 	for _, line := range strings.Split(out, "\n") {
@@ -50,44 +54,100 @@ func parseBuildBench(out string) (map[string]buildTime, error) {
 	return builds, nil
 }
 
-// benchBuild runs the builder helper's scripts/bench-build.sh, which builds
-// in a temporary copy of the repository with its own empty layer cache: a
-// cold build, a warm one after a change to the config generator, and one
-// without changes. The working tree and the shared cache stay untouched.
-func benchBuild(ctx context.Context, repo string, logf logFunc) []row {
-	const section = "build"
-	targets := map[string]*target{
-		"cold":      atMost(180, "≤ 3 min"),
-		"warm":      atMost(15, "≤ 15 s"),
-		"no change": atMost(5, "≤ 5 s"),
+// buildPlatform is one platform the build section measures, and its goals.
+type buildPlatform struct {
+	platform string
+	// again: a second cold build in another empty cache, to show the build
+	// is reproducible (the same digest).
+	again                 bool
+	cold, warm, noChange *target
+}
+
+// buildPlatforms: the host's (amd64) and arm64, built on this machine
+// under qemu user emulation.
+var buildPlatforms = []buildPlatform{
+	{platform: "linux/amd64", cold: atMost(180, "≤ 3 min"), warm: atMost(15, "≤ 15 s"), noChange: atMost(5, "≤ 5 s")},
+	{platform: "linux/arm64", again: true, cold: atMost(600, "≤ 10 min"), warm: atMost(30, "≤ 30 s"), noChange: atMost(5, "≤ 5 s")},
+}
+
+// benchBuild runs scripts/bench-build.sh for each platform, which builds in
+// a temporary copy of the repository with its own empty layer cache: a cold
+// build, a warm one after a change to the config generator, and one without
+// changes. The working tree and the shared cache stay untouched.
+func benchBuild(ctx context.Context, repo string, platforms []string, logf logFunc) []row {
+	var rows []row
+	for _, p := range buildPlatforms {
+		if slices.Contains(platforms, p.platform) {
+			rows = append(rows, benchBuildPlatform(ctx, repo, p, logf)...)
+		}
 	}
-	logf("build: scripts/bench-build.sh --no-load (a cold build takes minutes)")
-	out, err := runScript(ctx, repo, "scripts/bench-build.sh", nil, newLogWriter(logf, "build: "), "--no-load")
+	return rows
+}
+
+func benchBuildPlatform(ctx context.Context, repo string, p buildPlatform, logf logFunc) []row {
+	const section = "build"
+	prefix := p.platform + ": "
+	targets := map[string]*target{"cold": p.cold, "warm": p.warm, "no change": p.noChange}
+	if arch := strings.TrimPrefix(p.platform, "linux/"); arch != runtime.GOARCH {
+		if err := qemuAvailable(arch); err != nil {
+			return []row{{Section: section, What: prefix + "builds", Result: "not measured: " + err.Error()}}
+		}
+	}
+	args := []string{"--no-load", "--platform", p.platform}
+	if p.again {
+		args = append(args, "--again")
+	}
+	logf("build: scripts/bench-build.sh %s (a cold build takes minutes)", strings.Join(args, " "))
+	out, err := runScript(ctx, repo, "scripts/bench-build.sh", nil, newLogWriter(logf, "build: "), args...)
 	var builds map[string]buildTime
 	if err == nil {
 		builds, err = parseBuildBench(out)
 	}
+	kinds := []string{"cold", "warm", "no change"}
 	var rows []row
-	for _, k := range []string{"cold", "warm", "no change"} {
+	for _, k := range kinds {
 		if err != nil {
-			rows = append(rows, failedRow(section, k, err, targets[k]))
+			rows = append(rows, failedRow(section, prefix+k, err, targets[k]))
 			continue
 		}
 		b := builds[k]
-		rows = append(rows, measured(section, b.Label, seconds(b.Duration), b.Duration.Seconds(), targets[k]))
+		rows = append(rows, measured(section, prefix+b.Label, seconds(b.Duration), b.Duration.Seconds(), targets[k]))
 	}
 	if err != nil {
 		return rows
 	}
-	w, n := builds["warm"].Digest, builds["no change"].Digest
-	repeat := row{Section: section, What: "same inputs, same digest (warm vs. no change)"}
-	switch {
-	case w == "" || n == "":
-		repeat.Result = "not known: scripts/bench-build.sh prints no digests"
-	case w == n:
-		repeat.Result, repeat.Target, repeat.Verdict = "yes, "+w[:19], "same", met
-	default:
-		repeat.Result, repeat.Target, repeat.Verdict = fmt.Sprintf("no: %s vs %s", w[:19], n[:19]), "same", notMet
+	rows = append(rows, sameDigest(section, prefix+"same inputs, same digest (warm vs. no change)", builds["warm"].Digest, builds["no change"].Digest))
+	if p.again {
+		again, ok := builds["again"]
+		if !ok {
+			return append(rows, failedRow(section, prefix+"again", fmt.Errorf("scripts/bench-build.sh printed no second cold build"), nil))
+		}
+		rows = append(rows, sameDigest(section, prefix+"reproducible: two cold builds in empty caches, same digest", builds["cold"].Digest, again.Digest))
 	}
-	return append(rows, repeat)
+	return rows
+}
+
+// sameDigest is the row that compares the digests of two builds.
+func sameDigest(section, what, a, b string) row {
+	r := row{Section: section, What: what}
+	switch {
+	case a == "" || b == "":
+		r.Result = "not known: scripts/bench-build.sh prints no digests"
+	case a == b:
+		r.Result, r.Target, r.Verdict = "yes, "+a[:19], "same", met
+	default:
+		r.Result, r.Target, r.Verdict = fmt.Sprintf("no: %s vs %s", a[:19], b[:19]), "same", notMet
+	}
+	return r
+}
+
+// qemuAvailable tells whether programs of arch run here (qemu user
+// emulation registered with binfmt_misc), as a build for arch needs.
+func qemuAvailable(arch string) error {
+	names := map[string]string{"arm64": "qemu-aarch64", "amd64": "qemu-x86_64"}
+	entry := "/proc/sys/fs/binfmt_misc/" + names[arch]
+	if _, err := os.Stat(entry); err != nil {
+		return fmt.Errorf("no qemu user emulation for linux/%s (%s; apt-get install qemu-user-static binfmt-support)", arch, entry)
+	}
+	return nil
 }

@@ -52,6 +52,8 @@ type options struct {
 	// writeDocs is the results file (docs/benchmarks.md) this run is added
 	// to; "" leaves it alone.
 	writeDocs string
+	// buildPlatforms are the platforms the build section builds.
+	buildPlatforms []string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -62,6 +64,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&sections, "sections", "start,config,size,memory", "comma-separated `sections` to run, of "+strings.Join(allSections, ","))
 	fs.BoolVar(&build, "build", false, "also run the build section (scripts/bench-build.sh: a cold build, minutes)")
+	var buildPlats string
+	fs.StringVar(&buildPlats, "build-platforms", "linux/amd64,linux/arm64", "comma-separated `platforms` the build section builds (linux/arm64 under qemu: two cold builds, about 20 min)")
 	fs.StringVar(&o.image, "image", "synapse:latest", "Synapse `image` in the local Docker engine")
 	fs.StringVar(&o.pgImage, "postgres-image", "synapse-postgres:latest", "PostgreSQL `image` for the PostgreSQL start rows")
 	fs.StringVar(&o.ociDir, "oci", names.DefaultLayout(), "OCI layout `dir` the builder wrote, for the size section")
@@ -99,6 +103,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if build && !slices.Contains(o.sections, "build") {
 		o.sections = append(o.sections, "build")
+	}
+	for _, p := range strings.Split(buildPlats, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !slices.ContainsFunc(buildPlatforms, func(b buildPlatform) bool { return b.platform == p }) {
+			return o, fmt.Errorf("-build-platforms: unknown platform %q; expected linux/amd64 and/or linux/arm64", p)
+		}
+		o.buildPlatforms = append(o.buildPlatforms, p)
 	}
 	if len(o.sections) == 0 {
 		return o, errors.New("-sections: no section selected")
@@ -194,7 +207,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case "size":
 			rows = append(rows, benchSize(ctx, o, m.ImageID, logf)...)
 		case "build":
-			rows = append(rows, benchBuild(ctx, o.repo, logf)...)
+			rows = append(rows, benchBuild(ctx, o.repo, o.buildPlatforms, logf)...)
 		case "memory":
 			rows = append(rows, benchMemory(ctx, e, o, logf)...)
 		}

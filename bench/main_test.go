@@ -27,6 +27,7 @@ func TestParseFlags(t *testing.T) {
 		{"runs below 1", []string{"-runs", "0"}, nil, "-runs: 0"},
 		{"zero poll", []string{"-poll", "0s"}, nil, "-poll"},
 		{"stray argument", []string{"size"}, nil, `unexpected argument "size"`},
+		{"unknown build platform", []string{"-build", "-build-platforms", "linux/amd64,linux/s390x"}, nil, `-build-platforms: unknown platform "linux/s390x"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,6 +42,7 @@ func TestParseFlags(t *testing.T) {
 			assert.Equal(t, 20*time.Millisecond, o.poll)
 			assert.Equal(t, 18600, o.portFrom)
 			assert.Equal(t, 18699, o.portTo)
+			assert.Equal(t, []string{"linux/amd64", "linux/arm64"}, o.buildPlatforms, "both platforms by default")
 		})
 	}
 }

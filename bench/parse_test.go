@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -94,6 +95,16 @@ func TestParseBuildBench(t *testing.T) {
 			out:  "cold (empty cache)  100.0 s  " + digest + "\nwarm (x)  9.0 s  " + digest + "\nno change  1.0 s  " + digest + "\n",
 			want: map[string]buildTime{
 				"cold":      {Label: "cold (empty cache)", Duration: 100 * time.Second, Digest: digest},
+				"warm":      {Label: "warm (x)", Duration: 9 * time.Second, Digest: digest},
+				"no change": {Label: "no change", Duration: time.Second, Digest: digest},
+			},
+		},
+		{
+			name: "a second cold build (--again)",
+			out:  "cold (empty cache)  500.0 s  " + digest + "\nagain (another empty cache)  480.5 s  " + digest + "\nwarm (x)  9.0 s  " + digest + "\nno change  1.0 s  " + digest + "\n",
+			want: map[string]buildTime{
+				"cold":      {Label: "cold (empty cache)", Duration: 500 * time.Second, Digest: digest},
+				"again":     {Label: "again (another empty cache)", Duration: 480500 * time.Millisecond, Digest: digest},
 				"warm":      {Label: "warm (x)", Duration: 9 * time.Second, Digest: digest},
 				"no change": {Label: "no change", Duration: time.Second, Digest: digest},
 			},
@@ -211,4 +222,24 @@ PASS
 
 	_, err = parseGoBench("PASS\n")
 	assert.ErrorContains(t, err, "no BenchmarkConfigStep result")
+}
+
+func TestSameDigest(t *testing.T) {
+	a := "sha256:" + strings.Repeat("a", 64)
+	b := "sha256:" + strings.Repeat("b", 64)
+	tests := []struct {
+		name, a, b, result string
+		verdict            verdict
+	}{
+		{"same", a, a, "yes, sha256:aaaaaaaaaaaa", met},
+		{"different", a, b, "no: sha256:aaaaaaaaaaaa vs sha256:bbbbbbbbbbbb", notMet},
+		{"unknown", a, "", "not known: scripts/bench-build.sh prints no digests", noTarget},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := sameDigest("build", "x", tt.a, tt.b)
+			assert.Equal(t, tt.result, r.Result)
+			assert.Equal(t, tt.verdict, r.Verdict)
+		})
+	}
 }

@@ -18,6 +18,11 @@ command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
 command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || need+=(docker-compose)
+# The linux/arm64 image is built (and smoke-tested) under qemu user
+# emulation; mmdebstrap needs arch-test for a foreign architecture.
+[ -x /usr/bin/qemu-aarch64-static ] || need+=(qemu-user-static)
+command -v update-binfmts >/dev/null || need+=(binfmt-support)
+command -v arch-test >/dev/null || need+=(arch-test)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing packages: ${need[*]} (install them with apt-get as root)" >&2
@@ -25,6 +30,10 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] && [ "$(id -u)" -eq 0 ]; then
+  mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  update-binfmts --enable qemu-aarch64
 fi
 echo "ok ($(elapsed))"
 
@@ -35,7 +44,8 @@ go vet ./...
 echo "ok ($(elapsed))"
 
 step "build the images"
-go run . build --load
+# Both platforms, as published: one index in the layout, the host's loaded.
+go run . build --platform linux/amd64,linux/arm64 --load
 go run . build --recipe image/postgres.yaml --load
 go run . build --recipe image/ldap.yaml --load
 echo "ok ($(elapsed))"

@@ -85,7 +85,11 @@ func checkForeignArch(arch string) error {
 	}
 	entry := filepath.Join("/proc/sys/fs/binfmt_misc", qemuBinfmt[arch])
 	if _, err := os.Stat(entry); err != nil {
-		return fmt.Errorf("building for linux/%s on linux/%s needs qemu user emulation: apt-get install qemu-user-static binfmt-support (missing %s)", arch, runtime.GOARCH, entry)
+		return fmt.Errorf("building for linux/%s on linux/%s needs qemu user emulation: apt-get install qemu-user-static binfmt-support arch-test (missing %s)", arch, runtime.GOARCH, entry)
+	}
+	// mmdebstrap checks with arch-test that the architecture runs.
+	if _, err := exec.LookPath("arch-test"); err != nil {
+		return fmt.Errorf("building for linux/%s on linux/%s needs arch-test (mmdebstrap checks the emulation with it): apt-get install arch-test", arch, runtime.GOARCH)
 	}
 	return nil
 }
