@@ -59,7 +59,7 @@ type buildPlatform struct {
 	platform string
 	// again: a second cold build in another empty cache, to show the build
 	// is reproducible (the same digest).
-	again                 bool
+	again                bool
 	cold, warm, noChange *target
 }
 
