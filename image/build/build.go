@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -283,6 +284,11 @@ func (b *builder) rootfsLayer(ctx context.Context, mirror MirrorState) (*builtLa
 		t := time.Now()
 		b.logf("rootfs", "mmdebstrap %s (takes a minute or two)", b.r.Debian.Suite)
 		in := Install{Debian: b.r.Debian, Arch: b.Arch, Epoch: mirror.Date, DeferByteCompile: b.compilesPython()}
+		if b.Arch != runtime.GOARCH {
+			if in.NativeRoot, err = b.nativeRoot(ctx, mirror, "rootfs"); err != nil {
+				return err
+			}
+		}
 		if err := b.RootFS.Make(ctx, in, root); err != nil {
 			return fmt.Errorf("root file system: %w", err)
 		}

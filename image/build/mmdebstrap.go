@@ -39,6 +39,14 @@ type Install struct {
 	// another architecture (under qemu it is most of the installation's
 	// time). The real py3compile is back when Make returns.
 	DeferByteCompile bool
+	// NativeRoot, for another architecture than the build host's, is a root
+	// of the host's architecture from the same suite and mirror state: its
+	// dpkg-deb unpacks the packages natively while they are installed
+	// (under qemu, decompressing them is much of the installation's time).
+	NativeRoot string
+	// ReadDebCache uses the cached .deb files without replacing the cache
+	// with this installation's (a root of a few packages would prune it).
+	ReadDebCache bool
 }
 
 // Mmdebstrap makes root file systems with mmdebstrap (as root, in a directory).
@@ -108,7 +116,14 @@ func (m Mmdebstrap) Make(ctx context.Context, in Install, dir string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	args, err := mmdebstrapArgs(in, dir, tmp)
+	native := ""
+	if in.NativeRoot != "" && arch != runtime.GOARCH {
+		native = filepath.Join(tmp, "native")
+		if err := nativeDpkgDeb(ctx, in.NativeRoot, native); err != nil {
+			return err
+		}
+	}
+	args, err := mmdebstrapArgs(in, dir, tmp, native)
 	if err != nil {
 		return err
 	}
@@ -117,7 +132,7 @@ func (m Mmdebstrap) Make(ctx context.Context, in Install, dir string) error {
 		if err := os.MkdirAll(cache, 0o755); err != nil {
 			return fmt.Errorf("package cache: %w", err)
 		}
-		args = append(debCacheArgs(cache), args...)
+		args = append(debCacheArgs(cache, !in.ReadDebCache), args...)
 	}
 	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
 	// On cancel (Ctrl-C), ask mmdebstrap to stop so it unmounts /proc, /sys
@@ -146,8 +161,9 @@ func (m Mmdebstrap) logWriter() io.Writer {
 }
 
 // mmdebstrapArgs is the command line for an installation; debconfDir holds
-// the preseed file it refers to.
-func mmdebstrapArgs(in Install, dir, debconfDir string) ([]string, error) {
+// the preseed file it refers to; native, when set, is the directory of a
+// native dpkg-deb (nativeDpkgDeb) that stands in for the root's own.
+func mmdebstrapArgs(in Install, dir, debconfDir, native string) ([]string, error) {
 	deb, extra, arch := in.Debian, in.Extra, in.Arch
 	args := []string{
 		"--mode=root",
@@ -178,6 +194,14 @@ func mmdebstrapArgs(in Install, dir, debconfDir string) ([]string, error) {
 	// made again); the setting does not stay in the image.
 	args = append(args,
 		`--setup-hook=mkdir -p "$1/etc/dpkg/dpkg.cfg.d" && echo force-unsafe-io > "$1/etc/dpkg/dpkg.cfg.d/`+unsafeIOFile+`"`)
+	if native != "" {
+		// Set before the Essential packages are installed (dpkg --install
+		// in the root, which runs dpkg-deb for every package); the root's
+		// own dpkg-deb is back before the recipe's hooks run.
+		args = append(args,
+			`--extract-hook=cp -a `+shellQuote(native)+` "$1`+nativeKit+`" && chroot "$1" dpkg-divert --quiet --local --rename --divert `+dpkgDebAside+` --add /usr/bin/dpkg-deb && cp "$1`+nativeKit+`/dpkg-deb.sh" "$1/usr/bin/dpkg-deb" && chmod 0755 "$1/usr/bin/dpkg-deb"`,
+			`--customize-hook=rm -f "$1/usr/bin/dpkg-deb" && chroot "$1" dpkg-divert --quiet --local --rename --remove /usr/bin/dpkg-deb && rm -rf "$1`+nativeKit+`"`)
+	}
 	if in.DeferByteCompile {
 		// The packages' postinst scripts run py3compile (dh-python's
 		// interface; the stdlib's are compiled by python3.X's own postinst).
@@ -196,20 +220,87 @@ func mmdebstrapArgs(in Install, dir, debconfDir string) ([]string, error) {
 
 const unsafeIOFile = "00synapse-image-unsafe-io"
 
-// py3compileAside is where the real py3compile waits during installation.
-const py3compileAside = "/usr/bin/py3compile.synapse-image"
+// py3compileAside and dpkgDebAside are where the root's own py3compile and
+// dpkg-deb wait during installation; nativeKit is where the native
+// dpkg-deb is in the root meanwhile (/tmp never goes into a layer).
+const (
+	py3compileAside = "/usr/bin/py3compile.synapse-image"
+	dpkgDebAside    = "/usr/bin/dpkg-deb.synapse-image"
+	nativeKit       = "/tmp/synapse-image-native"
+)
+
+// nativeDpkgDeb copies the dpkg-deb of the root native (the build host's
+// architecture), its libraries and its dynamic loader into dir, with
+// dpkg-deb.sh, the script that runs it from nativeKit in another root.
+func nativeDpkgDeb(ctx context.Context, native, dir string) error {
+	out, err := exec.CommandContext(ctx, "chroot", native, "ldd", "/usr/bin/dpkg-deb").Output()
+	if err != nil {
+		return fmt.Errorf("native dpkg-deb: ldd: %w", err)
+	}
+	files, loader, err := parseLdd(string(out))
+	if err != nil {
+		return fmt.Errorf("native dpkg-deb: %w", err)
+	}
+	files["dpkg-deb"] = "/usr/bin/dpkg-deb"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for name, p := range files {
+		// Resolved inside the native root: its links are absolute there.
+		real, err := exec.CommandContext(ctx, "chroot", native, "readlink", "-f", p).Output()
+		if err != nil {
+			return fmt.Errorf("native dpkg-deb: readlink %s: %w", p, err)
+		}
+		data, err := os.ReadFile(filepath.Join(native, strings.TrimSpace(string(real))))
+		if err != nil {
+			return fmt.Errorf("native dpkg-deb: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o755); err != nil {
+			return err
+		}
+	}
+	script := "#!/bin/sh\n# synapse-image: dpkg-deb of the build host's architecture while the packages are installed\n" +
+		"exec " + nativeKit + "/" + loader + " --library-path " + nativeKit + " " + nativeKit + "/dpkg-deb \"$@\"\n"
+	return os.WriteFile(filepath.Join(dir, "dpkg-deb.sh"), []byte(script), 0o755)
+}
+
+// parseLdd reads ldd's output: the libraries by name (soname → path) and
+// the dynamic loader's name (it is among the files too).
+func parseLdd(out string) (files map[string]string, loader string, err error) {
+	files = map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) >= 3 && f[1] == "=>" && strings.HasPrefix(f[2], "/"):
+			files[f[0]] = f[2]
+		case len(f) >= 1 && strings.HasPrefix(f[0], "/"):
+			loader = filepath.Base(f[0])
+			files[loader] = f[0]
+		case len(f) >= 3 && f[1] == "=>":
+			return nil, "", fmt.Errorf("ldd: %s not found", f[0])
+		}
+	}
+	if loader == "" {
+		return nil, "", fmt.Errorf("ldd names no dynamic loader:\n%s", out)
+	}
+	return files, loader, nil
+}
 
 // debCacheArgs copy the cached .deb files into the new root before apt
-// downloads (apt then skips what it has) and replace the cache with the ones
-// this build used afterwards (before mmdebstrap empties the apt cache).
-func debCacheArgs(cache string) []string {
+// downloads (apt then skips what it has) and, with update, replace the cache
+// with the ones this build used afterwards (before mmdebstrap empties the
+// apt cache).
+func debCacheArgs(cache string, update bool) []string {
 	c := shellQuote(cache)
-	return []string{
+	args := []string{
 		"--skip=download/empty",
 		"--skip=essential/unlink",
 		`--setup-hook=mkdir -p "$1/var/cache/apt/archives" && find ` + c + ` -maxdepth 1 -name '*.deb' -exec cp -t "$1/var/cache/apt/archives/" {} +`,
-		`--customize-hook=t=$(mktemp -d ` + c + `.XXXXXX) && find "$1/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -exec cp -t "$t" {} + && rm -rf ` + c + ` && mv "$t" ` + c,
 	}
+	if update {
+		args = append(args, `--customize-hook=t=$(mktemp -d `+c+`.XXXXXX) && find "$1/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -exec cp -t "$t" {} + && rm -rf `+c+` && mv "$t" `+c)
+	}
+	return args
 }
 
 // debconfDB turns debconf-set-selections lines into debconf's config.dat

@@ -26,7 +26,7 @@ func TestMmdebstrapArgs(t *testing.T) {
 		Customize:   []string{`chroot "$1" true`},
 	}
 	tmp := t.TempDir()
-	args, err := mmdebstrapArgs(Install{Debian: deb, Extra: []string{"python3-pip"}, Arch: "arm64"}, "/tmp/x/root", tmp)
+	args, err := mmdebstrapArgs(Install{Debian: deb, Extra: []string{"python3-pip"}, Arch: "arm64"}, "/tmp/x/root", tmp, "")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"sid", "/tmp/x/root", "http://deb.debian.org/debian"}, args[len(args)-3:], "suite, target, mirror come last")
 	for _, want := range []string{
@@ -63,7 +63,7 @@ func TestMmdebstrapDeferByteCompile(t *testing.T) {
 		return -1
 	}
 	for _, deferred := range []bool{false, true} {
-		args, err := mmdebstrapArgs(Install{Debian: deb, Arch: "amd64", DeferByteCompile: deferred}, "/tmp/x/root", t.TempDir())
+		args, err := mmdebstrapArgs(Install{Debian: deb, Arch: "amd64", DeferByteCompile: deferred}, "/tmp/x/root", t.TempDir(), "")
 		require.NoError(t, err)
 		divert := index(args, "--essential-hook=", "dpkg-divert --quiet --local --rename --divert "+py3compileAside+" --add /usr/bin/py3compile")
 		restore := index(args, "--customize-hook=", "dpkg-divert --quiet --local --rename --remove /usr/bin/py3compile")
@@ -157,4 +157,76 @@ func TestRememberMirror(t *testing.T) {
 	assert.True(t, old.Remembered)
 	assert.Equal(t, st.InReleaseSHA256, old.InReleaseSHA256)
 	assert.True(t, st.Date.Equal(old.Date))
+}
+
+func TestParseLdd(t *testing.T) {
+	const out = "\tlinux-vdso.so.1 (0x00007ffd6b1f2000)\n" +
+		"\tlibmd.so.0 => /lib/x86_64-linux-gnu/libmd.so.0 (0x00007f2b3c0d4000)\n" +
+		"\tliblzma.so.5 => /lib/x86_64-linux-gnu/liblzma.so.5 (0x00007f2b3c0a0000)\n" +
+		"\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f2b3bebf000)\n" +
+		"\t/lib64/ld-linux-x86-64.so.2 (0x00007f2b3c0f5000)\n"
+	tests := []struct {
+		name, out, loader, err string
+		files                  map[string]string
+	}{
+		{"dpkg-deb", out, "ld-linux-x86-64.so.2", "", map[string]string{
+			"libmd.so.0": "/lib/x86_64-linux-gnu/libmd.so.0", "liblzma.so.5": "/lib/x86_64-linux-gnu/liblzma.so.5",
+			"libc.so.6": "/lib/x86_64-linux-gnu/libc.so.6", "ld-linux-x86-64.so.2": "/lib64/ld-linux-x86-64.so.2",
+		}},
+		{"a library missing", out + "\tlibzstd.so.1 => not found\n", "", "libzstd.so.1 not found", nil},
+		{"static", "\tnot a dynamic executable\n", "", "names no dynamic loader", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files, loader, err := parseLdd(tt.out)
+			if tt.err != "" {
+				assert.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.loader, loader)
+			assert.Equal(t, tt.files, files)
+		})
+	}
+}
+
+// TestMmdebstrapNativeDpkgDeb: with a native dpkg-deb, the root's own is
+// diverted before the Essential packages are installed (the extract hook)
+// and back before the recipe's hooks.
+func TestMmdebstrapNativeDpkgDeb(t *testing.T) {
+	deb := recipe.Debian{Suite: "sid", Mirror: "http://deb.debian.org/debian", Variant: "essential", Customize: []string{`chroot "$1" dpkg --purge x`}}
+	for _, native := range []string{"", "/tmp/kit"} {
+		args, err := mmdebstrapArgs(Install{Debian: deb, Arch: "arm64"}, "/tmp/x/root", t.TempDir(), native)
+		require.NoError(t, err)
+		joined := strings.Join(args, "\n")
+		if native == "" {
+			assert.NotContains(t, joined, "dpkg-deb")
+			continue
+		}
+		var extract, restore, recipeHook int = -1, -1, -1
+		for i, a := range args {
+			switch {
+			case strings.HasPrefix(a, "--extract-hook=") && strings.Contains(a, "--divert "+dpkgDebAside+" --add /usr/bin/dpkg-deb"):
+				extract = i
+			case strings.HasPrefix(a, "--customize-hook=") && strings.Contains(a, "--remove /usr/bin/dpkg-deb"):
+				restore = i
+			case strings.Contains(a, "dpkg --purge x"):
+				recipeHook = i
+			}
+		}
+		require.NotEqual(t, -1, extract, "%q", args)
+		assert.Contains(t, args[extract], `cp -a '/tmp/kit' "$1`+nativeKit+`"`)
+		require.NotEqual(t, -1, restore)
+		assert.Contains(t, args[restore], `rm -rf "$1`+nativeKit+`"`, "the native files go again")
+		assert.Less(t, restore, recipeHook)
+	}
+}
+
+func TestDebCacheArgs(t *testing.T) {
+	update := strings.Join(debCacheArgs("/c/sid-amd64", true), "\n")
+	read := strings.Join(debCacheArgs("/c/sid-amd64", false), "\n")
+	assert.Contains(t, update, "--setup-hook=")
+	assert.Contains(t, read, "--setup-hook=", "both use the cached files")
+	assert.Contains(t, update, "rm -rf '/c/sid-amd64'", "an update replaces the cache")
+	assert.NotContains(t, read, "rm -rf", "a read leaves the cache as it is")
 }

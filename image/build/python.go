@@ -108,7 +108,7 @@ func (b *builder) tunePython(ctx context.Context, root string, mirror MirrorStat
 		// Under qemu, compiling thousands of files takes many minutes; the
 		// same Python version of the host's architecture writes the same
 		// bytecode (it does not depend on the CPU) in seconds.
-		native, err := b.nativePythonRoot(ctx, mirror)
+		native, err := b.nativeRoot(ctx, mirror, "python")
 		if err != nil {
 			return err
 		}
@@ -179,10 +179,11 @@ func (b *builder) runTune(ctx context.Context, work string, job pythonJob, epoch
 	return nil
 }
 
-// nativePythonRoot is a root file system of the build host's architecture
-// with the recipe's suite's python3, from the same mirror state as the
-// image (so the same Python version), kept in the cache.
-func (b *builder) nativePythonRoot(ctx context.Context, mirror MirrorState) (string, error) {
+// nativeRoot is a root file system of the build host's architecture with
+// the recipe's suite's python3 (and dpkg), from the same mirror state as
+// the image (so the same versions), kept in the cache; step is the step
+// that needs it, for the log.
+func (b *builder) nativeRoot(ctx context.Context, mirror MirrorState, step string) (string, error) {
 	deb := recipe.Debian{
 		Suite: b.r.Debian.Suite, Mirror: b.r.Debian.Mirror, Variant: "essential", Components: b.r.Debian.Components,
 		AptOptions: b.r.Debian.AptOptions, DpkgOptions: b.r.Debian.DpkgOptions, Packages: []string{"python3"},
@@ -192,14 +193,14 @@ func (b *builder) nativePythonRoot(ctx context.Context, mirror MirrorState) (str
 		return "", err
 	}
 	if dir, ok := b.Cache.Lookup(key); ok {
-		b.logf("python", "native python3 (linux/%s) cached", runtime.GOARCH)
+		b.logf(step, "native root (linux/%s, python3 and dpkg) cached", runtime.GOARCH)
 		return filepath.Join(dir, "root"), nil
 	}
 	t := time.Now()
-	b.logf("python", "mmdebstrap a linux/%s root with python3 to compile natively (a minute)", runtime.GOARCH)
+	b.logf(step, "mmdebstrap a linux/%s root with python3 and dpkg, to run them natively (a minute)", runtime.GOARCH)
 	dir, err := b.Cache.Store(key, func(out string) error {
 		root := filepath.Join(out, "root")
-		if err := b.RootFS.Make(ctx, Install{Debian: deb, Arch: runtime.GOARCH, Epoch: mirror.Date}, root); err != nil {
+		if err := b.RootFS.Make(ctx, Install{Debian: deb, Arch: runtime.GOARCH, Epoch: mirror.Date, ReadDebCache: true}, root); err != nil {
 			return fmt.Errorf("native python root: %w", err)
 		}
 		return os.MkdirAll(filepath.Join(root, nativeTarget), 0o755)
@@ -207,6 +208,6 @@ func (b *builder) nativePythonRoot(ctx context.Context, mirror MirrorState) (str
 	if err != nil {
 		return "", err
 	}
-	b.logf("python", "native python3 root made in %s", since(t))
+	b.logf(step, "native root made in %s", since(t))
 	return filepath.Join(dir, "root"), nil
 }
