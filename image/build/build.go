@@ -103,6 +103,9 @@ type builder struct {
 	stepKey string
 	// wheels are the wheel files the wheels layer installed, with their SHA-256.
 	wheels map[string]string
+	// native is the root of the build host's architecture (nativeRoot),
+	// once made or found.
+	native string
 }
 
 func newBuilder(opt Options) (*builder, error) {

@@ -192,9 +192,14 @@ func (b *builder) nativeRoot(ctx context.Context, mirror MirrorState, step strin
 	if err != nil {
 		return "", err
 	}
+	// Made once per build, also with --no-cache (rootfs and python use it).
+	if b.native != "" {
+		return b.native, nil
+	}
 	if dir, ok := b.Cache.Lookup(key); ok {
 		b.logf(step, "native root (linux/%s, python3 and dpkg) cached", runtime.GOARCH)
-		return filepath.Join(dir, "root"), nil
+		b.native = filepath.Join(dir, "root")
+		return b.native, nil
 	}
 	t := time.Now()
 	b.logf(step, "mmdebstrap a linux/%s root with python3 and dpkg, to run them natively (a minute)", runtime.GOARCH)
@@ -209,5 +214,6 @@ func (b *builder) nativeRoot(ctx context.Context, mirror MirrorState, step strin
 		return "", err
 	}
 	b.logf(step, "native root made in %s", since(t))
-	return filepath.Join(dir, "root"), nil
+	b.native = filepath.Join(dir, "root")
+	return b.native, nil
 }
