@@ -21,10 +21,14 @@ import (
 )
 
 // fakeRootFS writes the few files a root file system needs to be built on.
-type fakeRootFS struct{ calls int }
+type fakeRootFS struct {
+	calls    int
+	installs []build.Install
+}
 
-func (f *fakeRootFS) Make(_ context.Context, _ build.Install, dir string) error {
+func (f *fakeRootFS) Make(_ context.Context, in build.Install, dir string) error {
 	f.calls++
+	f.installs = append(f.installs, in)
 	for file, content := range map[string]string{
 		"etc/passwd":          "root:x:0:0:root:/root:/bin/bash\n",
 		"etc/group":           "root:x:0:\n",

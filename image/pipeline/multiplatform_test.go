@@ -42,7 +42,20 @@ func TestBuildTwoPlatforms(t *testing.T) {
 		return out.String(), log.String()
 	}
 	stdout, stderr := run(opt)
-	assert.Equal(t, 2, fake.calls, "a root file system per platform")
+	// A root file system per platform, and for the one that is not the
+	// host's a native root (python3 and dpkg of the host's architecture).
+	require.Equal(t, 3, fake.calls)
+	var roots []string
+	for _, in := range fake.installs {
+		roots = append(roots, in.Arch+" "+strings.Join(in.Debian.Packages, ","))
+	}
+	foreign := map[string]string{"amd64": "arm64", "arm64": "amd64"}[runtime.GOARCH]
+	assert.ElementsMatch(t, []string{"amd64 matrix-synapse", "arm64 matrix-synapse", runtime.GOARCH + " python3"}, roots)
+	for _, in := range fake.installs {
+		if in.Arch == foreign {
+			assert.NotEmpty(t, in.NativeRoot, "the foreign platform's root unpacks with the native root's dpkg-deb")
+		}
+	}
 	assert.Contains(t, stderr, "[sbom] SBOM and provenance of linux/amd64")
 	assert.Contains(t, stderr, "[sbom] SBOM and provenance of linux/arm64")
 
@@ -96,7 +109,7 @@ func TestBuildTwoPlatforms(t *testing.T) {
 	sbomAfter, err := os.ReadFile(filepath.Join(root, names.SBOMFile("pipeline-test", "arm64")))
 	require.NoError(t, err)
 	assert.Equal(t, string(sbomBefore), string(sbomAfter), "the same SBOM from the cached scan")
-	assert.Equal(t, 2, fake.calls)
+	assert.Equal(t, 3, fake.calls, "everything cached")
 
 	// --load/--tarball without the host's platform: refused, nothing written.
 	other := "arm64"
