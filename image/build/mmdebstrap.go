@@ -139,7 +139,7 @@ func (m Mmdebstrap) Make(ctx context.Context, in Install, dir string) error {
 	// and /dev/pts of the new root; kill it only if it does not.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = time.Minute
-	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(epoch.Unix(), 10))
+	cmd.Env = append(os.Environ(), installEnv(epoch)...)
 	var tail bytes.Buffer
 	out := io.MultiWriter(&tail, m.logWriter())
 	cmd.Stdout, cmd.Stderr = out, out
@@ -151,6 +151,19 @@ func (m Mmdebstrap) Make(ctx context.Context, in Install, dir string) error {
 			strings.Join(append(append([]string{}, deb.Packages...), extra...), ","), err, explainMmdebstrap(tail.Bytes()))
 	}
 	return nil
+}
+
+// installEnv is the environment that makes an installation reproducible,
+// besides mmdebstrap's own care: SOURCE_DATE_EPOCH for the tools that date
+// what they write, and a fixed Perl hash order, as maintainer scripts in
+// Perl write files in hash order (xml-core's update-xmlcatalog:
+// /etc/xml/catalog came out in another order on each build).
+func installEnv(epoch time.Time) []string {
+	return []string{
+		"SOURCE_DATE_EPOCH=" + strconv.FormatInt(epoch.Unix(), 10),
+		"PERL_HASH_SEED=0",
+		"PERL_PERTURB_KEYS=0",
+	}
 }
 
 func (m Mmdebstrap) logWriter() io.Writer {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -229,4 +230,13 @@ func TestDebCacheArgs(t *testing.T) {
 	assert.Contains(t, read, "--setup-hook=", "both use the cached files")
 	assert.Contains(t, update, "rm -rf '/c/sid-amd64'", "an update replaces the cache")
 	assert.NotContains(t, read, "rm -rf", "a read leaves the cache as it is")
+}
+
+// TestInstallEnv: Perl's hash order is fixed while packages install (their
+// Perl maintainer scripts write files in hash order) and the epoch is set.
+func TestInstallEnv(t *testing.T) {
+	env := installEnv(time.Unix(1764201600, 0))
+	assert.Contains(t, env, "SOURCE_DATE_EPOCH=1764201600")
+	assert.Contains(t, env, "PERL_HASH_SEED=0")
+	assert.Contains(t, env, "PERL_PERTURB_KEYS=0")
 }
