@@ -27,9 +27,11 @@ func startupVariants(image, baseline string) []startVariant {
 		vs = append(vs, startVariant{key: "base", label: "current recipe", image: baseline})
 	}
 	return append(vs,
-		startVariant{key: "new", label: "new (unchecked-hash .pyc, check without imports, bundle, its finder)", image: image, targets: true},
+		startVariant{key: "new", label: "new (unchecked-hash .pyc, check without imports, bundle, its finder, dependency check record)", image: image, targets: true},
 		startVariant{key: "nofinder", label: "new, SYNAPSE_BYTECODE_BUNDLE_FINDER=off", image: image,
 			env: []string{"SYNAPSE_BYTECODE_BUNDLE_FINDER=off"}},
+		startVariant{key: "norecord", label: "new, SYNAPSE_DEPENDENCY_CHECK_RECORD=off", image: image,
+			env: []string{"SYNAPSE_DEPENDENCY_CHECK_RECORD=off"}},
 		startVariant{key: "nobundle", label: "new, SYNAPSE_BYTECODE_BUNDLE=off", image: image,
 			env: []string{"SYNAPSE_BYTECODE_BUNDLE=off"}},
 		startVariant{key: "pyc", label: "new, both variables off (unchecked-hash .pyc only)", image: image,

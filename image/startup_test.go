@@ -21,12 +21,18 @@ import (
 // hash), whether synapse/__init__ still has a .pyc of its own (the bundle
 // is its bytecode: drop-pyc), the loader of synapse.app.homeserver
 // (BundleLoader serves it from the bytecode bundle; via "index": found by
-// the bundle's meta path finder, without a file look-up) and whether
+// the bundle's meta path finder, without a file look-up), whether
+// synapse/app/__init__ ran the dependency check (not when the record of the
+// build's check says the distributions are those it passed with) and whether
 // the dependency check imported pytz (Debian's check imports every
 // dependency).
 const startupProbe = `
 import json, os, sys
 from importlib.util import cache_from_source
+import synapse.util.check_dependencies as cd
+checks = []
+check_requirements = cd.check_requirements
+cd.check_requirements = lambda *args: (checks.append(args), check_requirements(*args))[1]
 import synapse.app.homeserver as hs
 import synapse
 unbundled = os.path.join(os.path.dirname(synapse.__file__), "_scripts", "register_new_matrix_user.py")
@@ -39,6 +45,7 @@ print(json.dumps({
     "from_bundle": bool(getattr(hs.__loader__, "from_bundle", False)),
     "via": getattr(hs.__loader__, "via", ""),
     "file": hs.__file__,
+    "check_ran": len(checks) > 0,
     "pytz_imported": "pytz" in sys.modules,
 }))
 `
@@ -50,6 +57,7 @@ type startupState struct {
 	FromBundle   bool   `json:"from_bundle"`
 	Via          string `json:"via"`
 	File         string `json:"file"`
+	CheckRan     bool   `json:"check_ran"`
 	PytzImported bool   `json:"pytz_imported"`
 }
 
@@ -67,10 +75,12 @@ func TestImageStartupMechanisms(t *testing.T) {
 			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, Via: "index", File: file}},
 		{"bundle off", []string{"SYNAPSE_BYTECODE_BUNDLE=off"},
 			startupState{PycFlags: 1, Loader: "SourceFileLoader", File: file}},
+		{"dependency check record off", []string{"SYNAPSE_DEPENDENCY_CHECK_RECORD=off"},
+			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, Via: "index", File: file, CheckRan: true}},
 		{"finder off", []string{"SYNAPSE_BYTECODE_BUNDLE_FINDER=off"},
 			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, Via: "path", File: file}},
 		{"dependency check imports, as Debian's", []string{"SYNAPSE_FAST_DEPENDENCY_CHECK=off"},
-			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, Via: "index", File: file, PytzImported: true}},
+			startupState{PycFlags: 1, Loader: "BundleLoader", FromBundle: true, Via: "index", File: file, CheckRan: true, PytzImported: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,6 +108,7 @@ func TestImageStartsWithStartupMechanismsOff(t *testing.T) {
 	}{
 		{"as shipped, read-only", nil, true},
 		{"finder off", map[string]string{"SYNAPSE_BYTECODE_BUNDLE_FINDER": "off"}, false},
+		{"dependency check record off", map[string]string{"SYNAPSE_DEPENDENCY_CHECK_RECORD": "off"}, false},
 		{"mechanisms off", map[string]string{"SYNAPSE_BYTECODE_BUNDLE": "off", "SYNAPSE_FAST_DEPENDENCY_CHECK": "off"}, false},
 	}
 	for _, tt := range tests {
@@ -165,6 +176,49 @@ print(json.dumps({"file": m.__file__, "loader": type(m.__loader__).__name__, "vi
 			var got state
 			require.NoError(t, json.Unmarshal([]byte(lastLine(out)), &got), out)
 			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// TestImageDependencyCheckRecord shows the dependency check running again
+// when the distributions are not those the build's check passed with: a
+// wheel's distribution in /usr/local (its metadata only: the check then
+// finds it, and this one is no requirement of Synapse's).
+func TestImageDependencyCheckRecord(t *testing.T) {
+	img := synapseImage(t)
+	const probe = `
+import json
+import synapse.util.check_dependencies as cd
+checks = []
+check_requirements = cd.check_requirements
+cd.check_requirements = lambda *args: (checks.append(args), check_requirements(*args))[1]
+import synapse.app
+print(json.dumps({"check_ran": len(checks) > 0}))
+`
+	wheel := t.TempDir()
+	info := filepath.Join(wheel, "synapse_image_test-1.0.dist-info")
+	require.NoError(t, os.MkdirAll(info, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(info, "METADATA"), []byte("Metadata-Version: 2.1\nName: synapse-image-test\nVersion: 1.0\n"), 0o644))
+	require.NoError(t, os.Chmod(wheel, 0o755))
+	user := []string{"--read-only", "--user", "991:991"}
+	tests := []struct {
+		name string
+		args []string
+		ran  bool
+	}{
+		{"as built", user, false},
+		{"a wheel's distribution in /usr/local", append(user, "-v", wheel+":/usr/local/lib/python3.14/dist-packages:ro"), true},
+		{"another sys.path", append(user, "-e", "PYTHONPATH=/nonexistent"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"run", "--rm", "--network", "none", "--entrypoint", "python3"}, tt.args...)
+			out := dockertest.Must(t, t.Context(), append(args, img, "-c", probe)...)
+			var got struct {
+				CheckRan bool `json:"check_ran"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(lastLine(out)), &got), out)
+			assert.Equal(t, tt.ran, got.CheckRan)
 		})
 	}
 }

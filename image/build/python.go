@@ -32,6 +32,12 @@ type pythonJob struct {
 	Edits            []pythonEdit  `json:"edits"`
 	InvalidationMode string        `json:"invalidation-mode"`
 	Bundle           *pythonBundle `json:"bundle,omitempty"`
+	Checks           []pythonCheck `json:"checks,omitempty"`
+}
+
+type pythonCheck struct {
+	Code string `json:"code"`
+	File string `json:"file"`
 }
 
 type pythonEdit struct {
@@ -70,7 +76,7 @@ func (b *builder) compilesPython() bool {
 }
 
 // tunePython does the recipe's python: section in root: edits, bytecode
-// invalidation mode, bytecode bundle. It runs tune.py with the root's own
+// invalidation mode, bytecode bundle, checks. It runs tune.py with the root's own
 // python3 or, for another architecture, with the same Python of the build
 // host's architecture.
 func (b *builder) tunePython(ctx context.Context, root string, mirror MirrorState) error {
@@ -82,6 +88,9 @@ func (b *builder) tunePython(ctx context.Context, root string, mirror MirrorStat
 	job := pythonJob{Epoch: epoch.Unix(), InvalidationMode: py.InvalidationMode}
 	for _, e := range py.Edits {
 		job.Edits = append(job.Edits, pythonEdit(e))
+	}
+	for _, c := range py.Checks {
+		job.Checks = append(job.Checks, pythonCheck(c))
 	}
 	if bu := py.Bundle; bu != nil {
 		hook, err := pythonTools.ReadFile("python/_bytecode_bundle.py")

@@ -121,3 +121,53 @@ func TestTuneCompileBelowRoot(t *testing.T) {
 		assert.NoFileExists(t, pyc(src))
 	}
 }
+
+// TestTuneChecks runs tune.py's checks step with the host's python3: a
+// check that passes writes its record (sys.path, and the distributions in
+// each of its directories), one that fails or warns on standard error
+// writes none.
+func TestTuneChecks(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		dockertest.Unavailable(t, "no python3 on this machine to run tune.py (the build runs it with the image's own; scripts/test.sh installs it)")
+	}
+	dir := t.TempDir()
+	tool, err := pythonTools.ReadFile("python/tune.py")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tune.py"), tool, 0o644))
+	passed := filepath.Join(dir, "passed.json")
+	failed := filepath.Join(dir, "failed.json")
+	warned := filepath.Join(dir, "warned.json")
+	job := pythonJob{Checks: []pythonCheck{
+		{Code: "pass", File: passed},
+		{Code: "raise SystemExit(3)", File: failed},
+		{Code: "import sys; print('a warning', file=sys.stderr)", File: warned},
+	}}
+	data, err := json.Marshal(job)
+	require.NoError(t, err)
+	jobFile := filepath.Join(dir, "job.json")
+	require.NoError(t, os.WriteFile(jobFile, data, 0o644))
+
+	out, err := exec.Command(python, "-I", "-B", filepath.Join(dir, "tune.py"), jobFile).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "passed.json: passed")
+	assert.Contains(t, string(out), "failed.json: failed at build time (status 3); no record")
+	assert.Contains(t, string(out), "warned.json: failed at build time (a warning); no record")
+	assert.NoFileExists(t, failed)
+	assert.NoFileExists(t, warned)
+
+	raw, err := os.ReadFile(passed)
+	require.NoError(t, err)
+	var record struct {
+		Path []string            `json:"path"`
+		Dirs map[string][]string `json:"dirs"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &record))
+	require.NotEmpty(t, record.Path)
+	for _, p := range record.Path {
+		assert.Contains(t, record.Dirs, p, "every sys.path entry is recorded")
+		for _, n := range record.Dirs[p] {
+			assert.True(t, strings.HasSuffix(n, ".dist-info") || strings.HasSuffix(n, ".egg-info"), "%s/%s: only distributions", p, n)
+		}
+	}
+}

@@ -84,7 +84,7 @@ type Debian struct {
 }
 
 // Python is done in the root file system by the image's own python3 after
-// installation, in this order: edits, invalidation mode, bundle. Its
+// installation, in this order: edits, invalidation mode, bundle, checks. Its
 // results are part of the root file system layer.
 type Python struct {
 	// Edits change installed Python files; the edits of one file apply all
@@ -99,6 +99,20 @@ type Python struct {
 	// Bundle puts the bytecode of the modules that importing Modules loads
 	// into one file, served at run time by an import hook.
 	Bundle *Bundle `yaml:"bundle"`
+	// Checks run at build time, after the bundle; each that passes writes
+	// its record (see Check), which an edit may read at run time.
+	Checks []Check `yaml:"checks"`
+}
+
+// Check is Python code run at build time by the image's python3 (-I) in
+// the new root. When it exits 0 and prints nothing to standard error, File
+// gets a JSON record of the sys.path it ran with and the distributions
+// (*.dist-info, *.egg-info) in each of those directories, which tells
+// whether what it found there could have changed since; otherwise the
+// build says so and writes no record.
+type Check struct {
+	Code string `yaml:"code"`
+	File string `yaml:"file"`
 }
 
 // Edit replaces the one line of File that reads Line (compared without its
@@ -520,6 +534,15 @@ func (r *Recipe) validatePython(py *Python, bad func(field, format string, args 
 		}
 		if e.Replace == "" {
 			bad(f+".replace", "must not be empty (the replacement lines)")
+		}
+	}
+	for i, c := range py.Checks {
+		f := fmt.Sprintf("python.checks[%d]", i)
+		if strings.TrimSpace(c.Code) == "" {
+			bad(f+".code", "must not be empty (the Python code to run)")
+		}
+		if !isCleanAbs(c.File) {
+			bad(f+".file", "%q must be a clean absolute path (where the record goes)", c.File)
 		}
 	}
 	if b := py.Bundle; b != nil {

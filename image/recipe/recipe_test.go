@@ -64,7 +64,9 @@ func TestSynapseRecipe(t *testing.T) {
 	assert.Equal(t, []string{"synapse.app.homeserver"}, r.Python.Bundle.Modules)
 	assert.Equal(t, "SYNAPSE_BYTECODE_BUNDLE", r.Python.Bundle.Env)
 	assert.Equal(t, "SYNAPSE_BYTECODE_BUNDLE_FINDER", r.Python.Bundle.Finder)
-	require.Len(t, r.Python.Edits, 3)
+	require.Len(t, r.Python.Edits, 5)
+	require.Len(t, r.Python.Checks, 1)
+	assert.Equal(t, "/usr/lib/python3/dist-packages/_synapse_image_dependency_check.json", r.Python.Checks[0].File, "synapse/app/__init__.py's edit reads this record")
 	assert.Equal(t, "/usr/lib/python3/dist-packages/ldap_auth_provider.py", r.Python.Edits[0].File, "matrix-synapse-ldap3 without pkg_resources")
 }
 
@@ -124,6 +126,8 @@ func TestParseErrors(t *testing.T) {
 		{"bundle module name", minimal + "python: {bundle: {modules: [a-b], dir: /usr/lib/python3/dist-packages, env: OFF}}\n", "python.bundle.modules[0]"},
 		{"bundle dir", minimal + "python: {bundle: {modules: [a], dir: lib, env: OFF}}\n", "python.bundle.dir"},
 		{"bundle env", minimal + "python: {bundle: {modules: [a], dir: /lib}}\n", "python.bundle.env"},
+		{"check code", minimal + "python: {checks: [{code: ' ', file: /x.json}]}\n", "python.checks[0].code"},
+		{"check file", minimal + "python: {checks: [{code: 'pass', file: x.json}]}\n", "python.checks[0].file"},
 		{"bundle finder", minimal + "python: {bundle: {modules: [a], dir: /lib, env: OFF, finder: a-b}}\n", "python.bundle.finder"},
 	}
 	for _, tt := range tests {

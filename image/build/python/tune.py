@@ -16,6 +16,11 @@ per step. Steps, in order:
 3. bundle: the bytecode of every module that importing the listed modules
    loads goes into one file, served at run time by _bytecode_bundle (the
    list of modules comes from the image's own python3, "python" in the job).
+4. checks: code run with the image's own python3; each that passes (status
+   0, nothing on standard error) writes a record of the sys.path it ran with
+   and the distributions (metadata directories) in each of those
+   directories, for the image to tell at run time that the distributions the
+   check found are still those it passed with.
 
 Everything here is deterministic: the same installed files give the same
 bytes.
@@ -289,6 +294,44 @@ def build_bundle(bundle, epoch):
         log(f"bundle: removed the {len(pycs)} bundled modules' own .pyc files ({size / 1e6:.1f} MB)")
 
 
+METADATA_SUFFIXES = (".dist-info", ".egg-info")
+
+RECORD_PATH = r"""
+import json, sys
+print(json.dumps(sys.path))
+"""
+
+
+def run_checks(checks):
+    for check in checks:
+        dest = check["file"]
+        env = dict(PATH=os.environ.get("PATH", "/usr/bin:/bin"), LANG="C.UTF-8")
+        run = subprocess.run([*PYTHON, "-I", "-B", "-c", check["code"]], env=env, cwd="/",
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if run.returncode != 0 or run.stderr.strip():
+            why = (run.stderr.strip().splitlines() or ["status %d" % run.returncode])[-1]
+            log(f"check {dest}: failed at build time ({why}); no record, it runs at each start")
+            continue
+        path = json.loads(subprocess.run([*PYTHON, "-I", "-B", "-c", RECORD_PATH], env=env, cwd="/",
+                                         stdout=subprocess.PIPE, check=True, text=True).stdout)
+        # What the check found depends on the distributions in these
+        # directories: the record keeps the names of their metadata (named
+        # with the version). Not the directories' modification times: the
+        # layers clamp those to one epoch, the wheels layer's too; nor all
+        # their names: the recipe's remove: drops some from the layer.
+        dirs = {}
+        for d in path:
+            try:
+                dirs[d] = sorted(n for n in os.listdir(host(d)) if n.endswith(METADATA_SUFFIXES))
+            except FileNotFoundError:
+                dirs[d] = None  # missing: must stay missing
+        with open(host(dest) + ".tmp", "w", encoding="utf-8") as f:
+            json.dump({"path": path, "dirs": dirs}, f, sort_keys=True)
+        os.chmod(host(dest) + ".tmp", 0o644)
+        os.replace(host(dest) + ".tmp", host(dest))
+        log(f"check {dest}: passed; recorded with the distributions in {len(path)} directories")
+
+
 def main():
     global ROOT, PYTHON
     if sys.argv[1:] == ["--compile"]:
@@ -307,6 +350,7 @@ def main():
         compile_all(job["invalidation-mode"])
     if job.get("bundle"):
         build_bundle(job["bundle"], int(job["epoch"]))
+    run_checks(job.get("checks") or [])
 
 
 if __name__ == "__main__":
