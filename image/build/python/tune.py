@@ -197,9 +197,13 @@ def module_index(specs, path, files, epoch):
     finds (a package's __path__ is its own directory, a module is in its
     parent's), and {directory: mtime} of their directories."""
     modules, dirs = {}, {}
+    # The files' own path objects, so that marshal writes each path once
+    # (and the hook holds it once in memory).
+    same = {src: src for src in files}
     for name, src, locations in specs:
         if src not in files:
             continue
+        src = same[src]
         here = os.path.dirname(src)
         is_pkg = locations is not False
         if is_pkg and (os.path.basename(src) != "__init__.py" or locations != [here]):
