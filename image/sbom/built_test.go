@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	spdxjson "github.com/spdx/tools-golang/json"
 	"github.com/spdx/tools-golang/spdxlib"
@@ -30,8 +31,34 @@ func TestSBOMOfTheBuiltImage(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(layout, "index.json")); err != nil {
 		dockertest.Unavailable(t, "no OCI layout at %s: run `go run . build` first", layout)
 	}
-	img, err := publish.ReadLayout(layout)
+	// One image, or an index of every platform built (scripts/test.sh
+	// builds linux/amd64 and linux/arm64): each has its own SBOM.
+	a, err := publish.ReadLayoutArtifact(layout)
 	require.NoError(t, err)
+	var imgs []v1.Image
+	switch a := a.(type) {
+	case v1.Image:
+		imgs = append(imgs, a)
+	case v1.ImageIndex:
+		im, err := a.IndexManifest()
+		require.NoError(t, err)
+		for _, m := range im.Manifests {
+			img, err := a.Image(m.Digest)
+			require.NoError(t, err)
+			imgs = append(imgs, img)
+		}
+	}
+	require.NotEmpty(t, imgs)
+	for _, img := range imgs {
+		cf, err := img.ConfigFile()
+		require.NoError(t, err)
+		t.Run(cf.OS+"/"+cf.Architecture, func(t *testing.T) { checkBuiltSBOM(t, root, img) })
+	}
+}
+
+// checkBuiltSBOM compares the SBOM the build wrote for img's platform with
+// the Debian packages installed in img.
+func checkBuiltSBOM(t *testing.T, root string, img v1.Image) {
 	digest, err := img.Digest()
 	require.NoError(t, err)
 	cf, err := img.ConfigFile()
