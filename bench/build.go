@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/synapse-image/synapse-image/image/build"
 )
 
 // buildTime is one build of scripts/bench-build.sh.
@@ -89,7 +90,7 @@ func benchBuildPlatform(ctx context.Context, repo string, p buildPlatform, logf 
 	prefix := p.platform + ": "
 	targets := map[string]*target{"cold": p.cold, "warm": p.warm, "no change": p.noChange}
 	if arch := strings.TrimPrefix(p.platform, "linux/"); arch != runtime.GOARCH {
-		if err := qemuAvailable(arch); err != nil {
+		if err := build.CheckForeignArch(arch); err != nil {
 			return []row{{Section: section, What: prefix + "builds", Result: "not measured: " + err.Error()}}
 		}
 	}
@@ -139,15 +140,4 @@ func sameDigest(section, what, a, b string) row {
 		r.Result, r.Target, r.Verdict = fmt.Sprintf("no: %s vs %s", a[:19], b[:19]), "same", notMet
 	}
 	return r
-}
-
-// qemuAvailable tells whether programs of arch run here (qemu user
-// emulation registered with binfmt_misc), as a build for arch needs.
-func qemuAvailable(arch string) error {
-	names := map[string]string{"arm64": "qemu-aarch64", "amd64": "qemu-x86_64"}
-	entry := "/proc/sys/fs/binfmt_misc/" + names[arch]
-	if _, err := os.Stat(entry); err != nil {
-		return fmt.Errorf("no qemu user emulation for linux/%s (%s; apt-get install qemu-user-static binfmt-support)", arch, entry)
-	}
-	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/synapse-image/synapse-image/image/build"
 	"github.com/synapse-image/synapse-image/image/names"
 	"github.com/synapse-image/synapse-image/image/publish"
 	"github.com/synapse-image/synapse-image/internal/dockertest"
@@ -63,8 +64,8 @@ func TestArm64ImageUnderQemu(t *testing.T) {
 		t.Skip("the host is arm64: the suite runs on the arm64 image itself")
 	}
 	dockertest.RequireEngine(t)
-	if _, err := os.Stat("/proc/sys/fs/binfmt_misc/qemu-aarch64"); err != nil {
-		dockertest.Unavailable(t, "no qemu user emulation for arm64 (apt-get install qemu-user-static binfmt-support): %v", err)
+	if err := build.CheckForeignArch("arm64"); err != nil {
+		dockertest.Unavailable(t, "%v", err)
 	}
 	dir := filepath.Join(dockertest.RepoRoot(t), names.DefaultLayout())
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {

@@ -85,9 +85,9 @@ func EnsureMmdebstrap(ctx context.Context, log io.Writer) error {
 // qemuBinfmt names the binfmt_misc entry that runs arch's programs.
 var qemuBinfmt = map[string]string{"amd64": "qemu-x86_64", "arm64": "qemu-aarch64"}
 
-// checkForeignArch makes sure programs of another architecture can run, as
-// the packages' maintainer scripts run in the new root.
-func checkForeignArch(arch string) error {
+// CheckForeignArch makes sure programs of another architecture can run, as
+// the packages' maintainer scripts run in the new root (nil for the host's).
+func CheckForeignArch(arch string) error {
 	if arch == runtime.GOARCH {
 		return nil
 	}
@@ -108,7 +108,7 @@ func (m Mmdebstrap) Make(ctx context.Context, in Install, dir string) error {
 	if err := EnsureMmdebstrap(ctx, m.logWriter()); err != nil {
 		return err
 	}
-	if err := checkForeignArch(arch); err != nil {
+	if err := CheckForeignArch(arch); err != nil {
 		return err
 	}
 	tmp, err := os.MkdirTemp("", "builder-debconf-")
