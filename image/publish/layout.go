@@ -151,29 +151,38 @@ func ReadLayoutArtifact(dir string) (Artifact, error) {
 	return nil, fmt.Errorf("OCI layout %s: the manifest is a %s, expected an image or an index", dir, desc.MediaType)
 }
 
-// ReadLayoutPlatform opens the linux/arch image of the OCI layout dir: its
-// one image, or that platform's image of its index.
-func ReadLayoutPlatform(dir, arch string) (v1.Image, error) {
+// ReadLayoutImages opens every platform's image of the OCI layout dir: its
+// one image, or the images of its index, in the index's order.
+func ReadLayoutImages(dir string) ([]v1.Image, error) {
 	a, err := ReadLayoutArtifact(dir)
 	if err != nil {
 		return nil, err
 	}
+	idx, ok := a.(v1.ImageIndex)
+	if !ok {
+		return []v1.Image{a.(v1.Image)}, nil
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("OCI layout %s: %w", dir, err)
+	}
 	var imgs []v1.Image
-	switch a := a.(type) {
-	case v1.Image:
-		imgs = []v1.Image{a}
-	case v1.ImageIndex:
-		im, err := a.IndexManifest()
+	for _, m := range im.Manifests {
+		img, err := idx.Image(m.Digest)
 		if err != nil {
-			return nil, fmt.Errorf("OCI layout %s: %w", dir, err)
+			return nil, fmt.Errorf("OCI layout %s: image %s: %w", dir, m.Digest, err)
 		}
-		for _, m := range im.Manifests {
-			img, err := a.Image(m.Digest)
-			if err != nil {
-				return nil, fmt.Errorf("OCI layout %s: image %s: %w", dir, m.Digest, err)
-			}
-			imgs = append(imgs, img)
-		}
+		imgs = append(imgs, img)
+	}
+	return imgs, nil
+}
+
+// ReadLayoutPlatform opens the linux/arch image of the OCI layout dir: its
+// one image, or that platform's image of its index.
+func ReadLayoutPlatform(dir, arch string) (v1.Image, error) {
+	imgs, err := ReadLayoutImages(dir)
+	if err != nil {
+		return nil, err
 	}
 	var found []string
 	for _, img := range imgs {

@@ -33,21 +33,8 @@ func TestSBOMOfTheBuiltImage(t *testing.T) {
 	}
 	// One image, or an index of every platform built (scripts/test.sh
 	// builds linux/amd64 and linux/arm64): each has its own SBOM.
-	a, err := publish.ReadLayoutArtifact(layout)
+	imgs, err := publish.ReadLayoutImages(layout)
 	require.NoError(t, err)
-	var imgs []v1.Image
-	switch a := a.(type) {
-	case v1.Image:
-		imgs = append(imgs, a)
-	case v1.ImageIndex:
-		im, err := a.IndexManifest()
-		require.NoError(t, err)
-		for _, m := range im.Manifests {
-			img, err := a.Image(m.Digest)
-			require.NoError(t, err)
-			imgs = append(imgs, img)
-		}
-	}
 	require.NotEmpty(t, imgs)
 	for _, img := range imgs {
 		cf, err := img.ConfigFile()
