@@ -20,15 +20,8 @@ import (
 // keeps the matched line's indentation, and the edits of one file apply all
 // together or not at all.
 func TestTuneEdits(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		dockertest.Unavailable(t, "no python3 on this machine to run tune.py (the build runs it with the image's own; scripts/test.sh installs it)")
-	}
+	python := hostPython(t)
 	dir := t.TempDir()
-	tool, err := pythonTools.ReadFile("python/tune.py")
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "tune.py"), tool, 0o644))
-
 	good := filepath.Join(dir, "good.py")
 	bad := filepath.Join(dir, "bad.py")
 	const src = "def f(n):\n    if n:\n        m = import_module(n)\n    return m\n"
@@ -40,13 +33,7 @@ func TestTuneEdits(t *testing.T) {
 		{File: bad, Line: "m = import_module(n)", Replace: "m = locate(n)\n"},
 		{File: bad, Line: "not in the file", Replace: "x\n"},
 	}}
-	data, err := json.Marshal(job)
-	require.NoError(t, err)
-	jobFile := filepath.Join(dir, "job.json")
-	require.NoError(t, os.WriteFile(jobFile, data, 0o644))
-
-	out, err := exec.Command(python, "-I", "-B", filepath.Join(dir, "tune.py"), jobFile).CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	out := runTuneJob(t, python, job)
 	assert.Contains(t, string(out), "good.py: applied (2 change(s))")
 	assert.Contains(t, string(out), "bad.py: not applied (the line 'not in the file' is found 0 times, expected once); left as installed")
 
@@ -64,10 +51,7 @@ func TestTuneEdits(t *testing.T) {
 // the .py files that dpkg's lists place where Debian byte-compiles, in the
 // requested mode, with the image's paths in the bytecode.
 func TestTuneCompileBelowRoot(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		dockertest.Unavailable(t, "no python3 on this machine to run tune.py (the build runs it with the image's own; scripts/test.sh installs it)")
-	}
+	python := hostPython(t)
 	out, err := exec.Command(python, "-c", "import sys, importlib.util; print('%d.%d' % sys.version_info[:2], sys.implementation.cache_tag)").Output()
 	require.NoError(t, err)
 	var version, tag string
@@ -93,16 +77,7 @@ func TestTuneCompileBelowRoot(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
 	}
-	tool, err := pythonTools.ReadFile("python/tune.py")
-	require.NoError(t, err)
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "tune.py"), tool, 0o644))
-	data, err := json.Marshal(pythonJob{Root: root, Python: []string{python}, InvalidationMode: "unchecked-hash"})
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "job.json"), data, 0o644))
-
-	got, err := exec.Command(python, "-I", "-B", filepath.Join(dir, "tune.py"), filepath.Join(dir, "job.json")).CombinedOutput()
-	require.NoError(t, err, "%s", got)
+	got := runTuneJob(t, python, pythonJob{Root: root, Python: []string{python}, InvalidationMode: "unchecked-hash"})
 	assert.Contains(t, string(got), "bytecode: 3 .py files of the packages compiled as unchecked-hash (natively", "%s", got)
 	assert.Contains(t, string(got), "(1 left without: they do not compile)")
 	assert.Contains(t, string(got), "compile /usr/lib/python3/dist-packages/pkg/broken.py", "errors name the image's path")
@@ -127,14 +102,8 @@ func TestTuneCompileBelowRoot(t *testing.T) {
 // each of its directories), one that fails or warns on standard error
 // writes none.
 func TestTuneChecks(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		dockertest.Unavailable(t, "no python3 on this machine to run tune.py (the build runs it with the image's own; scripts/test.sh installs it)")
-	}
+	python := hostPython(t)
 	dir := t.TempDir()
-	tool, err := pythonTools.ReadFile("python/tune.py")
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "tune.py"), tool, 0o644))
 	passed := filepath.Join(dir, "passed.json")
 	failed := filepath.Join(dir, "failed.json")
 	warned := filepath.Join(dir, "warned.json")
@@ -143,13 +112,7 @@ func TestTuneChecks(t *testing.T) {
 		{Code: "raise SystemExit(3)", File: failed},
 		{Code: "import sys; print('a warning', file=sys.stderr)", File: warned},
 	}}
-	data, err := json.Marshal(job)
-	require.NoError(t, err)
-	jobFile := filepath.Join(dir, "job.json")
-	require.NoError(t, os.WriteFile(jobFile, data, 0o644))
-
-	out, err := exec.Command(python, "-I", "-B", filepath.Join(dir, "tune.py"), jobFile).CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	out := runTuneJob(t, python, job)
 	assert.Contains(t, string(out), "passed.json: passed")
 	assert.Contains(t, string(out), "failed.json: failed at build time (status 3); no record")
 	assert.Contains(t, string(out), "warned.json: failed at build time (a warning); no record")
@@ -170,4 +133,30 @@ func TestTuneChecks(t *testing.T) {
 			assert.True(t, strings.HasSuffix(n, ".dist-info") || strings.HasSuffix(n, ".egg-info"), "%s/%s: only distributions", p, n)
 		}
 	}
+}
+
+// hostPython is the host's python3, which runs tune.py in these tests.
+func hostPython(t *testing.T) string {
+	t.Helper()
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		dockertest.Unavailable(t, "no python3 on this machine to run tune.py (the build runs it with the image's own; scripts/test.sh installs it)")
+	}
+	return python
+}
+
+// runTuneJob runs tune.py with python on job, as the builder does, and
+// returns its output.
+func runTuneJob(t *testing.T, python string, job pythonJob) string {
+	t.Helper()
+	dir := t.TempDir()
+	tool, err := pythonTools.ReadFile("python/tune.py")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tune.py"), tool, 0o644))
+	data, err := json.Marshal(job)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "job.json"), data, 0o644))
+	out, err := exec.Command(python, "-I", "-B", filepath.Join(dir, "tune.py"), filepath.Join(dir, "job.json")).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return string(out)
 }
