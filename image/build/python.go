@@ -193,6 +193,10 @@ func (b *builder) runTune(ctx context.Context, work string, job pythonJob, epoch
 // the image (so the same versions), kept in the cache; step is the step
 // that needs it, for the log.
 func (b *builder) nativeRoot(ctx context.Context, mirror MirrorState, step string) (string, error) {
+	// Made once per build, also with --no-cache (rootfs and python use it).
+	if b.native != "" {
+		return b.native, nil
+	}
 	deb := recipe.Debian{
 		Suite: b.r.Debian.Suite, Mirror: b.r.Debian.Mirror, Variant: "essential", Components: b.r.Debian.Components,
 		AptOptions: b.r.Debian.AptOptions, DpkgOptions: b.r.Debian.DpkgOptions, Packages: []string{"python3"},
@@ -201,28 +205,40 @@ func (b *builder) nativeRoot(ctx context.Context, mirror MirrorState, step strin
 	if err != nil {
 		return "", err
 	}
-	// Made once per build, also with --no-cache (rootfs and python use it).
-	if b.native != "" {
-		return b.native, nil
-	}
-	if dir, ok := b.Cache.Lookup(key); ok {
-		b.logf(step, "native root (linux/%s, python3 and dpkg) cached", runtime.GOARCH)
-		b.native = filepath.Join(dir, "root")
-		return b.native, nil
-	}
-	t := time.Now()
-	b.logf(step, "mmdebstrap a linux/%s root with python3 and dpkg, to run them natively (a minute)", runtime.GOARCH)
-	dir, err := b.Cache.Store(key, func(out string) error {
-		root := filepath.Join(out, "root")
-		if err := b.RootFS.Make(ctx, Install{Debian: deb, Arch: runtime.GOARCH, Epoch: mirror.Date, ReadDebCache: true}, root); err != nil {
-			return fmt.Errorf("native python root: %w", err)
-		}
+	in := Install{Debian: deb, Arch: runtime.GOARCH, Epoch: mirror.Date, ReadDebCache: true}
+	root, err := b.cachedRoot(ctx, step, fmt.Sprintf("native root (linux/%s, python3 and dpkg)", runtime.GOARCH), key, in, func(root string) error {
 		return os.MkdirAll(filepath.Join(root, nativeTarget), 0o755)
 	})
 	if err != nil {
 		return "", err
 	}
-	b.logf(step, "native root made in %s", since(t))
-	b.native = filepath.Join(dir, "root")
-	return b.native, nil
+	b.native = root
+	return root, nil
+}
+
+// cachedRoot is a root file system that b.RootFS makes from in, kept in the
+// cache under key (prepare, when set, finishes it before it is stored);
+// what names it in step's log and errors.
+func (b *builder) cachedRoot(ctx context.Context, step, what, key string, in Install, prepare func(root string) error) (string, error) {
+	if dir, ok := b.Cache.Lookup(key); ok {
+		b.logf(step, "%s cached", what)
+		return filepath.Join(dir, "root"), nil
+	}
+	t := time.Now()
+	b.logf(step, "mmdebstrap the %s (a minute or two)", what)
+	dir, err := b.Cache.Store(key, func(out string) error {
+		root := filepath.Join(out, "root")
+		if err := b.RootFS.Make(ctx, in, root); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if prepare != nil {
+			return prepare(root)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	b.logf(step, "%s made in %s", what, since(t))
+	return filepath.Join(dir, "root"), nil
 }

@@ -133,23 +133,8 @@ func (b *builder) wheelsBuildRoot(ctx context.Context, mirror MirrorState) (stri
 	if err != nil {
 		return "", err
 	}
-	if dir, ok := b.Cache.Lookup(key); ok {
-		b.logf("wheels", "build root cached")
-		return filepath.Join(dir, "root"), nil
-	}
-	t := time.Now()
-	b.logf("wheels", "mmdebstrap a build root with python3-pip (takes a minute or two)")
-	dir, err := b.Cache.Store(key, func(out string) error {
-		if err := b.RootFS.Make(ctx, Install{Debian: b.r.Debian, Extra: []string{"python3-pip"}, Arch: b.Arch, Epoch: mirror.Date}, filepath.Join(out, "root")); err != nil {
-			return fmt.Errorf("wheels build root: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	b.logf("wheels", "build root made in %s", since(t))
-	return filepath.Join(dir, "root"), nil
+	in := Install{Debian: b.r.Debian, Extra: []string{"python3-pip"}, Arch: b.Arch, Epoch: mirror.Date}
+	return b.cachedRoot(ctx, "wheels", "wheels build root (python3-pip)", key, in, nil)
 }
 
 // lockFile takes an exclusive lock on file (created when missing).
