@@ -180,7 +180,7 @@ func TestImageStartsToHealth(t *testing.T) {
 
 	cmdline, err := docker(ctx, "exec", name, "cat", "/proc/1/cmdline")
 	require.NoError(t, err)
-	assert.Contains(t, strings.ReplaceAll(cmdline, "\x00", " "), "python3 -P -m synapse.app.homeserver --config-path /data/generated/homeserver.yaml")
+	assert.Contains(t, strings.ReplaceAll(cmdline, "\x00", " "), "python3 -s -P -m synapse.app.homeserver --config-path /data/generated/homeserver.yaml")
 	status, err := docker(ctx, "exec", name, "cat", "/proc/1/status")
 	require.NoError(t, err)
 	assert.Regexp(t, `Uid:\s+991\s+991\s+991\s+991`, status)

@@ -13,19 +13,31 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/synapse-image/synapse-image/rootfs/internal/safefs"
 )
 
 // Find returns the *.yaml and *.yml files in dir, sorted by name, each
 // checked the way Synapse checks it (an error names the file). A missing
 // dir means no app services.
 func Find(dir string) ([]string, error) {
-	return FindIn(os.DirFS(dir), ".", dir)
+	root, err := os.OpenRoot(filepath.Dir(dir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot read the app service directory: %w", dir, err)
+	}
+	defer root.Close()
+	return FindIn(root, filepath.Base(dir), dir)
 }
 
-// FindIn is Find for the directory name of fsys, whose absolute path is
-// abs (for the returned paths and messages). With an os.Root's FS, no
-// symbolic link leads out of the root.
-func FindIn(fsys fs.FS, name, abs string) ([]string, error) {
+// FindIn is Find for the directory name of root, whose absolute path is
+// abs (for the returned paths and messages). Registrations are read
+// through safefs: no link out of root, no FIFO, device or hard link, at
+// most safefs.RegistrationLimit bytes each.
+func FindIn(root *os.Root, name, abs string) ([]string, error) {
+	fsys := root.FS()
 	entries, err := fs.ReadDir(fsys, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -49,7 +61,11 @@ func FindIn(fsys fs.FS, name, abs string) ([]string, error) {
 	ids := map[string]string{}
 	for _, n := range names {
 		p := filepath.Join(abs, n)
-		b, err := fs.ReadFile(fsys, path.Join(name, n))
+		b, err := safefs.ReadFile(root, path.Join(name, n), safefs.RegistrationLimit)
+		var fe *safefs.FileError
+		if errors.As(err, &fe) {
+			return nil, fmt.Errorf("%s: cannot read app service registration: %s; %s", p, fe.Reason, fe.Advice)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: cannot read app service registration: %w", p, unwrap(err))
 		}

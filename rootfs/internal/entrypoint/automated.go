@@ -17,6 +17,7 @@ import (
 	"github.com/synapse-image/synapse-image/rootfs/internal/overrides"
 	"github.com/synapse-image/synapse-image/rootfs/internal/pgwait"
 	"github.com/synapse-image/synapse-image/rootfs/internal/privileges"
+	"github.com/synapse-image/synapse-image/rootfs/internal/safefs"
 	"github.com/synapse-image/synapse-image/rootfs/internal/secrets"
 )
 
@@ -59,16 +60,19 @@ func (s *starter) load() (*plan, error) {
 		s.logf("warning: %s", w)
 	}
 	p := &plan{settings: st, files: config.FilesFor(st.DataDir, st.ServerName)}
-	// Read without following a link out of the data directory (a linked
-	// appservices/ would have root read, and later own, what it points at).
-	if root, err := os.OpenRoot(st.DataDir); err == nil {
-		p.appServices, err = appservices.FindIn(root.FS(), "appservices", dataPath(st.Common, "appservices"))
-		root.Close()
+	// Read through safefs: no link out of the data directory (a linked
+	// appservices/ would have root read, and later own, what it points
+	// at), no FIFO, no hard link, bounded.
+	data, err := s.openData(st.Common, false)
+	switch {
+	case err == nil:
+		p.appServices, err = appservices.FindIn(data, "appservices", dataPath(st.Common, "appservices"))
+		data.Close()
 		if err != nil {
 			return nil, bad(err)
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, badf("SYNAPSE_DATA_DIR: %v", err)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
 	}
 	p.secrets = config.Secrets{
 		RegistrationSharedSecret: st.RegistrationSharedSecret,
@@ -86,8 +90,12 @@ func (s *starter) load() (*plan, error) {
 		// Read without following a link out of the data directory: a
 		// form.key linked to /etc/shadow would put the shadow file into
 		// the config, which the Synapse user reads.
-		b, err := readInData(st.Common, f.path)
+		b, err := s.readInData(st.Common, f.path, safefs.SecretLimit)
 		exists := !errors.Is(err, fs.ErrNotExist)
+		var b2 badInput
+		if errors.As(err, &b2) {
+			return nil, badf("%s: %v", f.what, err)
+		}
 		if err != nil && exists {
 			return nil, badf("%s: %v (/start does not follow symbolic links out of the data directory)", f.what, err)
 		}
@@ -102,7 +110,7 @@ func (s *starter) load() (*plan, error) {
 		}
 	}
 	if !st.NoTLS {
-		crt, key := secrets.Exists(p.files.TLSCert), secrets.Exists(p.files.TLSKey)
+		crt, key := s.existsInData(st.Common, p.files.TLSCert), s.existsInData(st.Common, p.files.TLSKey)
 		if crt != key {
 			have, lack := p.files.TLSCert, p.files.TLSKey
 			if key {
@@ -214,9 +222,9 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 		return "", err
 	}
 	// From here on /start runs as the Synapse user.
-	frags, err := overrides.Fragments(st.DataDir)
+	frags, err := s.fragments(st.Common)
 	if err != nil {
-		return "", bad(err)
+		return "", err
 	}
 	layers := append(frags, p.vars...)
 	for _, d := range []string{"media", "uploads", "generated"} {
@@ -310,4 +318,22 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// fragments reads the conf.d fragments of the data directory through
+// safefs (as root in check mode, as the Synapse user otherwise).
+func (s *starter) fragments(c env.Common) ([]overrides.Layer, error) {
+	data, err := s.openData(c, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer data.Close()
+	frags, err := overrides.Fragments(data)
+	if err != nil {
+		return nil, bad(err)
+	}
+	return frags, nil
 }

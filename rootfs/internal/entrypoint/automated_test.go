@@ -45,7 +45,7 @@ func TestRunAutomated(t *testing.T) {
 
 	require.NotNil(t, h.exec)
 	assert.Equal(t, "/usr/bin/python3", h.exec.argv0)
-	assert.Equal(t, []string{"python3", "-P", "-m", "synapse.app.homeserver", "--config-path", h.path("generated/homeserver.yaml")}, h.exec.argv)
+	assert.Equal(t, []string{"python3", "-s", "-P", "-m", "synapse.app.homeserver", "--config-path", h.path("generated/homeserver.yaml")}, h.exec.argv)
 	assert.Equal(t, 0o027, h.umask, "files Synapse creates are not world-readable")
 	assert.Contains(t, h.exec.envv, "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
 	assert.Contains(t, h.exec.envv, "PATH=/usr/bin")
@@ -84,7 +84,7 @@ func TestRunAutomated(t *testing.T) {
 	}
 	assert.NotContains(t, h.stderr.String(), "created")
 	assert.NotContains(t, h.stderr.String(), "changing owner")
-	assert.Equal(t, []string{"--some-flag", "x"}, h.exec.argv[6:], "args after run go to Synapse")
+	assert.Equal(t, []string{"--some-flag", "x"}, h.exec.argv[7:], "args after run go to Synapse")
 }
 
 func TestExistingKeysAndVariables(t *testing.T) {

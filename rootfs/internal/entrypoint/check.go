@@ -18,10 +18,7 @@ import (
 // checkManual prints the hand-written config, secrets masked, and with
 // --synapse has Synapse parse it.
 func (s *starter) checkManual(ctx context.Context, c env.Common, withSynapse bool) error {
-	if _, err := readManual(c); err != nil {
-		return err
-	}
-	b, err := readInData(c, c.ConfigPath)
+	b, err := s.readManualFile(c, c.ConfigPath)
 	if err != nil {
 		return err
 	}
@@ -76,9 +73,9 @@ func (s *starter) check(ctx context.Context, args []string) error {
 	// even list it. Fragments are read through an os.Root of the data
 	// directory (no link leads out of it), regular files only, without
 	// blocking, and nothing named in them is opened: safe as root.
-	frags, err := overrides.Fragments(c.DataDir)
+	frags, err := s.fragments(c)
 	if err != nil {
-		return bad(err)
+		return err
 	}
 	layers := append(frags, p.vars...)
 	hsPath := filepath.Join(config.GeneratedDir(c.DataDir), "homeserver.yaml")

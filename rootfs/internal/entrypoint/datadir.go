@@ -10,10 +10,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/synapse-image/synapse-image/rootfs/internal/env"
 	"github.com/synapse-image/synapse-image/rootfs/internal/privileges"
+	"github.com/synapse-image/synapse-image/rootfs/internal/safefs"
+	"github.com/synapse-image/synapse-image/rootfs/internal/secrets"
 )
 
 // dataPath joins name to the data directory.
@@ -62,15 +65,13 @@ func (s *starter) prepareDataDir(ctx context.Context, c env.Common, dirs []strin
 		}
 		return writable(c.DataDir)
 	}
-	// The data directory itself is the operator's path; everything below it
-	// is the Synapse user's, so root works below it only through os.Root:
+	// The data directory is found from "/" without following a link, and
+	// only below directories that root alone can change; everything below
+	// it is the Synapse user's, so root works there only through os.Root:
 	// no symbolic link (in /data, in media/, anywhere) leads it out.
-	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
-	}
-	root, err := os.OpenRoot(c.DataDir)
+	root, err := s.openData(c, true)
 	if err != nil {
-		return fmt.Errorf("open data directory: %w", err)
+		return err
 	}
 	defer root.Close()
 	// media/ and uploads/ are created before the ownership check so that
@@ -80,9 +81,8 @@ func (s *starter) prepareDataDir(ctx context.Context, c env.Common, dirs []strin
 			return fmt.Errorf("create %s: %w", dataPath(c, d), err)
 		}
 	}
-	if err := s.fixOwnership(ctx, c, root, files); err != nil {
-		return err
-	}
+	// The directories the environment names first: one found unsafe stops
+	// /start before it changes any owner.
 	for _, d := range dirs {
 		if _, in := inData(c, d); in || !filepath.IsAbs(d) {
 			continue
@@ -90,6 +90,9 @@ func (s *starter) prepareDataDir(ctx context.Context, c env.Common, dirs []strin
 		if err := s.ownDir(ctx, c, d); err != nil {
 			return err
 		}
+	}
+	if err := s.fixOwnership(ctx, c, root, files); err != nil {
+		return err
 	}
 	if err := s.sys.Drop(c.UID, c.GID); err != nil {
 		return fmt.Errorf("drop privileges to %d:%d: %w", c.UID, c.GID, err)
@@ -120,11 +123,14 @@ func (s *starter) fixOwnership(ctx context.Context, c env.Common, root *os.Root,
 		if err != nil {
 			return fmt.Errorf("open %s: %w", dataPath(c, d), err)
 		}
-		u, g, _ := privileges.Owner(dataPath(c, d))
+		u, g := ownerOf(fi)
 		s.logf("changing owner of %s from %d:%d to %d:%d (first start or a changed UID/GID)", dataPath(c, d), u, g, c.UID, c.GID)
 		start := time.Now()
 		n, err := privileges.ChownTree(ctx, sub, c.UID, c.GID)
 		sub.Close()
+		if fe := (*safefs.FileError)(nil); errors.As(err, &fe) {
+			return bad(err)
+		}
 		if err != nil {
 			return err
 		}
@@ -135,15 +141,19 @@ func (s *starter) fixOwnership(ctx context.Context, c env.Common, root *os.Root,
 		if !ok {
 			continue // not below the data directory: not root's business
 		}
-		need, err := privileges.NeedsChownIn(root, rel, c.UID, c.GID)
-		if err != nil {
-			return fmt.Errorf("check owner of %s: %w", f, err)
+		changed, err := safefs.Lchown(root, rel, c.UID, c.GID)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
 		}
-		if need {
+		var fe *safefs.FileError
+		if errors.As(err, &fe) {
+			return bad(err)
+		}
+		if err != nil {
+			return fmt.Errorf("change owner of %s: %w", f, err)
+		}
+		if changed {
 			s.logf("changing owner of %s to %d:%d", f, c.UID, c.GID)
-			if err := root.Lchown(rel, c.UID, c.GID); err != nil {
-				return fmt.Errorf("change owner of %s: %w", f, err)
-			}
 		}
 	}
 	return nil
@@ -169,42 +179,102 @@ func inData(c env.Common, path string) (string, bool) {
 	return rel, true
 }
 
-// readInData reads path; below the data directory, whose content the
-// Synapse user controls, without following a symbolic link out of it, so
-// root never reads, say, /etc/shadow through a link planted there.
-func readInData(c env.Common, path string) ([]byte, error) {
+// openData opens the data directory (creating it when create is set) as
+// safefs does: as root, a link on the way to it, or an ancestor another
+// user can change, is refused with one line. A missing directory is
+// fs.ErrNotExist when create is not set.
+func (s *starter) openData(c env.Common, create bool) (*os.Root, error) {
+	asRoot := s.sys.Euid == 0
+	var root *os.Root
+	var err error
+	if create {
+		root, err = safefs.MkdirAll(c.DataDir, asRoot, 0o750)
+	} else {
+		root, err = safefs.OpenDir(c.DataDir, asRoot)
+	}
+	var ue *safefs.UnsafeError
+	if errors.As(err, &ue) {
+		return nil, badf("SYNAPSE_DATA_DIR: %v; mount the volume at the data directory itself (the default /data), or make the directories above it root's (chown 0:0, no write for others)", err)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("open data directory: %w", err)
+	}
+	return root, err
+}
+
+// readInData reads path, at most limit bytes. Below the data directory,
+// whose content the Synapse user controls, it reads through safefs: never
+// through a link out of it, never a FIFO, device or hard-linked file, so
+// root never reads, say, /etc/shadow through a link planted there, nor
+// hangs on a FIFO.
+func (s *starter) readInData(c env.Common, path string, limit int64) ([]byte, error) {
 	rel, ok := inData(c, path)
 	if !ok {
 		return os.ReadFile(path)
 	}
-	root, err := os.OpenRoot(c.DataDir)
+	root, err := s.openData(c, false)
 	if err != nil {
 		return nil, err
 	}
 	defer root.Close()
-	b, err := root.ReadFile(rel)
+	b, err := safefs.ReadFile(root, rel, limit)
+	var fe *safefs.FileError
+	if errors.As(err, &fe) {
+		return nil, bad(err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return b, nil
 }
 
+// existsInData reports whether path exists, without following a link at
+// it or out of the data directory (any error but "not exist" counts as
+// existing, so nothing is replaced by mistake).
+func (s *starter) existsInData(c env.Common, path string) bool {
+	rel, ok := inData(c, path)
+	if !ok {
+		return secrets.Exists(path)
+	}
+	root, err := s.openData(c, false)
+	if err != nil {
+		return !errors.Is(err, fs.ErrNotExist)
+	}
+	defer root.Close()
+	_, err = root.Lstat(rel)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+func ownerOf(fi fs.FileInfo) (uid, gid int) {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid), int(st.Gid)
+	}
+	return -1, -1
+}
+
 // ownDir makes dir (outside the data directory, named by the environment)
 // and gives it to UID:GID when its owner differs, through os.Root.
 func (s *starter) ownDir(ctx context.Context, c env.Common, dir string) error {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
+	// The operator's path, but found like the data directory: no link on
+	// the way, no ancestor another user can change.
+	root, err := safefs.MkdirAll(dir, s.sys.Euid == 0, 0o750)
+	var ue *safefs.UnsafeError
+	if errors.As(err, &ue) {
+		return badf("%v; use a directory whose parents only root can change", err)
 	}
-	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
+		return fmt.Errorf("create %s: %w", dir, err)
 	}
 	defer root.Close()
 	need, err := privileges.NeedsChownIn(root, ".", c.UID, c.GID)
 	if err != nil || !need {
 		return err
 	}
-	u, g, _ := privileges.Owner(dir)
+	fi, err := root.Lstat(".")
+	if err != nil {
+		return err
+	}
+	u, g := ownerOf(fi)
 	s.logf("changing owner of %s from %d:%d to %d:%d (named by the environment for Synapse's data)", dir, u, g, c.UID, c.GID)
 	start := time.Now()
 	n, err := privileges.ChownTree(ctx, root, c.UID, c.GID)
@@ -224,7 +294,7 @@ func (s *starter) dataSafeEnv(c env.Common) env.Source {
 	read := src.ReadFile
 	src.ReadFile = func(path string) ([]byte, error) {
 		if _, in := inData(c, path); in && filepath.IsAbs(path) {
-			return readInData(c, path)
+			return s.readInData(c, path, safefs.ValueLimit)
 		}
 		return read(path)
 	}

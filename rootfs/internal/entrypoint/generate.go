@@ -24,16 +24,16 @@ func (s *starter) generate(ctx context.Context) error {
 	if cfgPath == "" {
 		cfgPath = filepath.Join(st.DataDir, "homeserver.yaml")
 	}
-	if secrets.Exists(cfgPath) {
+	if s.existsInData(st.Common, cfgPath) {
 		return s.generateExisting(ctx, cfgPath, p)
 	}
 	logPath := filepath.Join(filepath.Dir(cfgPath), st.ServerName+".log.config")
 	if err := s.prepareDataDir(ctx, st.Common, p.trusted, p.ownedFiles()...); err != nil {
 		return err
 	}
-	frags, err := overrides.Fragments(st.DataDir)
+	frags, err := s.fragments(st.Common)
 	if err != nil {
-		return bad(err)
+		return err
 	}
 	layers := append(frags, p.vars...)
 	if _, _, err := s.generated(p, logPath, layers); err != nil {
@@ -96,9 +96,9 @@ func (s *starter) generateExisting(ctx context.Context, cfgPath string, p *plan)
 	if err := s.prepareDataDir(ctx, p.settings.Common, nil); err != nil {
 		return err
 	}
-	m, err := config.ReadManual(cfgPath)
+	m, err := s.readManualAt(p.settings.Common, cfgPath)
 	if err != nil {
-		return badf("SYNAPSE_CONFIG_PATH: %v", err)
+		return err
 	}
 	created := 0
 	if m.SigningKeyPath != "" && !secrets.Exists(m.SigningKeyPath) {

@@ -48,7 +48,7 @@ func TestGenerateAndManualRun(t *testing.T) {
 	require.NoError(t, os.Remove(h.path("example.com.signing.key")))
 	require.Equal(t, ExitOK, h.main("run", "--x"), h.stderr.String())
 	assert.Equal(t, text, h.read("homeserver.yaml"), "manual mode never edits the config")
-	assert.Equal(t, []string{"python3", "-P", "-m", "synapse.app.homeserver", "--config-path", cfgPath, "--x"}, h.exec.argv)
+	assert.Equal(t, []string{"python3", "-s", "-P", "-m", "synapse.app.homeserver", "--config-path", cfgPath, "--x"}, h.exec.argv)
 	assert.FileExists(t, h.path("example.com.signing.key"))
 	assert.Contains(t, h.stderr.String(), "created signing key")
 

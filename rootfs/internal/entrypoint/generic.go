@@ -2,7 +2,6 @@ package entrypoint
 
 import (
 	"errors"
-	"path/filepath"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -26,15 +25,9 @@ func (s *starter) genericVars(c env.Common) ([]overrides.Layer, error) {
 	if s.sys.Env.Environ == nil {
 		return nil, nil
 	}
-	read := func(path string) ([]byte, error) {
-		// A file in the data directory is the Synapse user's: read it
-		// without following a link out of it.
-		if _, in := inData(c, path); in && filepath.IsAbs(path) {
-			return readInData(c, path)
-		}
-		return s.sys.Env.ReadFile(path)
-	}
-	layers, err := overrides.Variables(s.sys.Env.Environ(), read)
+	// A file in the data directory is the Synapse user's: read through
+	// safefs, like every _FILE variable.
+	layers, err := overrides.Variables(s.sys.Env.Environ(), s.dataSafeEnv(c).ReadFile)
 	if err != nil {
 		return nil, bad(err)
 	}

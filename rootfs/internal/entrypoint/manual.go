@@ -4,54 +4,64 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 
 	"github.com/synapse-image/synapse-image/rootfs/internal/config"
 	"github.com/synapse-image/synapse-image/rootfs/internal/env"
 	"github.com/synapse-image/synapse-image/rootfs/internal/pgwait"
+	"github.com/synapse-image/synapse-image/rootfs/internal/safefs"
 	"github.com/synapse-image/synapse-image/rootfs/internal/secrets"
 )
 
-// statManual checks that the config named by SYNAPSE_CONFIG_PATH exists
-// and is a file. It does not read it: that is done as the Synapse user,
-// who may have edited it.
-func statManual(c env.Common) error {
-	fi, err := os.Stat(c.ConfigPath)
-	if errors.Is(err, os.ErrNotExist) {
-		return badf("SYNAPSE_CONFIG_PATH: %s does not exist; create it with the generate mode (docker run --rm -v synapse-data:/data -e SYNAPSE_SERVER_NAME=... -e SYNAPSE_REPORT_STATS=no IMAGE generate), edit it, then start again", c.ConfigPath)
+// readManualFile reads the hand-written config at path (SYNAPSE_CONFIG_PATH).
+// Inside the data directory (where generate puts it, for the Synapse user
+// to edit) it is read through safefs: no link out of it, no FIFO or
+// device, no hard link, at most safefs.ConfigLimit bytes.
+func (s *starter) readManualFile(c env.Common, path string) ([]byte, error) {
+	b, err := s.readInData(c, path, safefs.ConfigLimit)
+	var fe *safefs.FileError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, badf("SYNAPSE_CONFIG_PATH: %s does not exist; create it with the generate mode (docker run --rm -v synapse-data:/data -e SYNAPSE_SERVER_NAME=... -e SYNAPSE_REPORT_STATS=no IMAGE generate), edit it, then start again", path)
+	case errors.As(err, &fe) && strings.Contains(fe.Reason, "(a directory)"):
+		return nil, badf("SYNAPSE_CONFIG_PATH: %s is a directory; expected the homeserver.yaml file", path)
+	case err != nil && isDir(err):
+		return nil, badf("SYNAPSE_CONFIG_PATH: %s is a directory; expected the homeserver.yaml file", path)
+	case err != nil:
+		return nil, badf("SYNAPSE_CONFIG_PATH: %v", err)
 	}
-	if err != nil {
-		return badf("SYNAPSE_CONFIG_PATH: %v", err)
-	}
-	if fi.IsDir() {
-		return badf("SYNAPSE_CONFIG_PATH: %s is a directory; expected the homeserver.yaml file", c.ConfigPath)
-	}
-	return nil
+	return b, nil
 }
 
-// readManual reads the hand-written config named by SYNAPSE_CONFIG_PATH.
-// Inside the data directory (where generate puts it, for the Synapse user
-// to edit) it is read without following a symbolic link out of it.
-func readManual(c env.Common) (config.Manual, error) {
-	if err := statManual(c); err != nil {
+// isDir: reading a directory as a file (outside the data directory).
+func isDir(err error) bool { return errors.Is(err, syscall.EISDIR) }
+
+// readManualAt reads and parses the hand-written config at path.
+func (s *starter) readManualAt(c env.Common, path string) (config.Manual, error) {
+	b, err := s.readManualFile(c, path)
+	if err != nil {
 		return config.Manual{}, err
 	}
-	b, err := readInData(c, c.ConfigPath)
-	if err != nil {
-		return config.Manual{}, badf("SYNAPSE_CONFIG_PATH: %v", err)
-	}
-	m, err := config.ParseManual(c.ConfigPath, b)
+	m, err := config.ParseManual(path, b)
 	if err != nil {
 		return m, badf("SYNAPSE_CONFIG_PATH: %v", err)
 	}
 	return m, nil
 }
 
+// readManual reads the hand-written config named by SYNAPSE_CONFIG_PATH.
+func (s *starter) readManual(c env.Common) (config.Manual, error) {
+	return s.readManualAt(c, c.ConfigPath)
+}
+
 // runManual prepares /data for a hand-written config: only the signing key
 // it names is created when missing; the config itself is never touched.
 func (s *starter) runManual(ctx context.Context, c env.Common) (string, error) {
-	m, err := readManual(c)
+	m, err := s.readManual(c)
 	if err != nil {
 		return "", err
 	}

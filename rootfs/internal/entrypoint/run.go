@@ -41,8 +41,10 @@ func (s *starter) exec(cfgPath string, args []string) error {
 	}
 	// -P: the working directory /data, which the Synapse user can write,
 	// is not on the module path (a planted /data/yaml/ would run inside
-	// Synapse); the image also sets PYTHONSAFEPATH=1 for docker exec.
-	argv := append([]string{"python3", "-P", "-m", "synapse.app.homeserver", "--config-path", cfgPath}, args...)
+	// Synapse); -s: no user site directory (its .pth files run at start);
+	// the image also sets PYTHONSAFEPATH=1 and PYTHONNOUSERSITE=1 for
+	// docker exec.
+	argv := append([]string{"python3", "-s", "-P", "-m", "synapse.app.homeserver", "--config-path", cfgPath}, args...)
 	envv := withoutSecrets(s.sys.Environ, env.Vars)
 	if s.sys.Jemalloc != "" {
 		envv = withPreload(envv, s.sys.Jemalloc)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -146,4 +148,125 @@ func TestStopBeforeExec(t *testing.T) {
 	assert.Equal(t, ExitStopped, Main(ctx, h.system(), []string{"run"}))
 	assert.Nil(t, h.exec)
 	assert.Contains(t, h.stderr.String(), "stopped before Synapse started")
+}
+
+// TestDataDirBelowOthersDir: as root, a data directory (or a media store
+// the environment names) below a directory another user can change is
+// refused, and nothing is created or changed there; a link on the way is
+// refused too.
+func TestDataDirBelowOthersDir(t *testing.T) {
+	dockertest.RequireRoot(t, "changing owners")
+	victimDir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(victimDir, "shadow"), []byte("x"), 0o600))
+	for _, tc := range []struct {
+		name  string
+		setup func(vol string) (dataDir string, kv []string)
+		want  string
+	}{
+		{"data dir below a 991 volume root", func(vol string) (string, []string) {
+			require.NoError(t, os.Chown(vol, 991, 991))
+			return filepath.Join(vol, "hs"), nil
+		}, "is below " + "VOL" + ", which belongs to uid 991"},
+		{"data dir is a link below a 991 volume root", func(vol string) (string, []string) {
+			require.NoError(t, os.Symlink(victimDir, filepath.Join(vol, "hs")))
+			require.NoError(t, os.Chown(vol, 991, 991))
+			return filepath.Join(vol, "hs"), nil
+		}, "which belongs to uid 991"},
+		{"data dir is a link", func(vol string) (string, []string) {
+			require.NoError(t, os.Symlink(victimDir, filepath.Join(vol, "hs")))
+			return filepath.Join(vol, "hs"), nil
+		}, "VOL/hs is a symbolic link or not a directory"},
+		{"world-writable ancestor", func(vol string) (string, []string) {
+			require.NoError(t, os.Chmod(vol, 0o777))
+			return filepath.Join(vol, "hs"), nil
+		}, "anyone can write"},
+		{"media store below a 991 directory", func(vol string) (string, []string) {
+			other := filepath.Join(vol, "other")
+			require.NoError(t, os.Mkdir(other, 0o755))
+			require.NoError(t, os.Symlink(victimDir, filepath.Join(other, "media")))
+			require.NoError(t, os.Chown(other, 991, 991))
+			return filepath.Join(vol, "data"), []string{"SYNAPSE_CONFIG__MEDIA_STORE_PATH", filepath.Join(other, "media")}
+		}, "which belongs to uid 991"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vol := filepath.Join(t.TempDir(), "vol")
+			require.NoError(t, os.Mkdir(vol, 0o755))
+			dataDir, kv := tc.setup(vol)
+			h := newHarness(t, append([]string{"SYNAPSE_DATA_DIR", dataDir}, kv...)...)
+			h.data = dataDir
+			sys := h.system()
+			sys.Euid = 0
+			h.stderr.Reset()
+			assert.Equal(t, ExitUsage, Main(context.Background(), sys, []string{"run"}))
+			assert.Contains(t, h.stderr.String(), strings.ReplaceAll(tc.want, "VOL", vol))
+			assert.Equal(t, 1, strings.Count(h.stderr.String(), "\n"), h.stderr.String())
+			assert.Nil(t, h.exec)
+			u, g, err := privileges.Owner(filepath.Join(victimDir, "shadow"))
+			require.NoError(t, err)
+			assert.Equal(t, []int{0, 0}, []int{u, g})
+			entries, err := os.ReadDir(victimDir)
+			require.NoError(t, err)
+			assert.Len(t, entries, 1, "nothing created through the link")
+		})
+	}
+}
+
+// TestUntrustedFileKinds: a FIFO, a huge sparse file or a hard-linked file
+// as a secret, an app service registration or a manual config ends in one
+// line naming the file, exit 2, without blocking or reading it whole.
+func TestUntrustedFileKinds(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		file  string
+		make  func(path string)
+		modes []string
+		kv    []string
+		want  string
+	}{
+		{"FIFO form.key", "example.com.form.key", fifo(t), []string{"run", "check", "generate"}, nil, "not a regular file (a FIFO)"},
+		{"sparse 4 GiB form.key", "example.com.form.key", sparse(t, 4<<30), []string{"run", "check", "generate"}, nil, "larger than 65536 bytes"},
+		{"hard-linked macaroon.key", "example.com.macaroon.key", hardLink(t), []string{"run", "check", "generate"}, nil, "has 2 hard links"},
+		{"FIFO registration", "appservices/a.yaml", fifo(t), []string{"run", "check"}, nil, "not a regular file (a FIFO)"},
+		{"sparse registration", "appservices/a.yaml", sparse(t, 2<<20), []string{"run", "check"}, nil, "larger than 1048576 bytes"},
+		{"FIFO manual config", "homeserver.yaml", fifo(t), []string{"run", "check", "health"}, []string{"SYNAPSE_CONFIG_PATH", "DATA/homeserver.yaml"}, "not a regular file (a FIFO)"},
+		{"sparse manual config", "homeserver.yaml", sparse(t, 1<<30), []string{"run", "check", "health"}, []string{"SYNAPSE_CONFIG_PATH", "DATA/homeserver.yaml"}, "larger than 4194304 bytes"},
+		{"FIFO _FILE in the data directory", "form", fifo(t), []string{"run", "check"}, []string{"SYNAPSE_FORM_SECRET_FILE", "DATA/form"}, "not a regular file (a FIFO)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			for i := 1; i < len(tc.kv); i += 2 {
+				h.env[tc.kv[i-1]] = strings.ReplaceAll(tc.kv[i], "DATA", h.data)
+			}
+			require.NoError(t, os.MkdirAll(filepath.Dir(h.path(tc.file)), 0o755))
+			tc.make(h.path(tc.file))
+			for _, mode := range tc.modes {
+				assert.Equal(t, ExitUsage, h.main(mode), mode)
+				assert.Contains(t, h.stderr.String(), h.path(tc.file), mode)
+				assert.Contains(t, h.stderr.String(), tc.want, mode)
+				assert.Equal(t, 1, strings.Count(h.stderr.String(), "\n"), "%s: %s", mode, h.stderr.String())
+			}
+			assert.NoFileExists(t, h.path("generated/homeserver.yaml"))
+		})
+	}
+}
+
+func fifo(t *testing.T) func(string) {
+	return func(p string) { require.NoError(t, syscall.Mkfifo(p, 0o600)) }
+}
+
+func sparse(t *testing.T, size int64) func(string) {
+	return func(p string) {
+		f, err := os.Create(p)
+		require.NoError(t, err)
+		require.NoError(t, f.Truncate(size))
+		require.NoError(t, f.Close())
+	}
+}
+
+func hardLink(t *testing.T) func(string) {
+	return func(p string) {
+		other := filepath.Join(t.TempDir(), "other")
+		require.NoError(t, os.WriteFile(other, []byte("OTHER-SECRET\n"), 0o600))
+		require.NoError(t, os.Link(other, p))
+	}
 }

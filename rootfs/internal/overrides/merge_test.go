@@ -259,7 +259,7 @@ func TestApplyClaimsAllowOtherKeys(t *testing.T) {
 
 func TestWarnings(t *testing.T) {
 	data := writeFragments(t, map[string]string{"10-x.yaml": "# previews\nurl_previews_enabled: true\nretention: {enabled: true}\n"})
-	frags, err := Fragments(data)
+	frags, err := fragmentsIn(t, data)
 	require.NoError(t, err)
 	vars, err := Variables([]string{"SYNAPSE_CONFIG__PRESENSE__ENABLED=false", "SYNAPSE_CONFIG__RC_MESSAGE__PER_SECOND=1", "SYNAPSE_CONFIG__NOTHING_LIKE_IT=1"}, os.ReadFile)
 	require.NoError(t, err)

@@ -12,10 +12,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/synapse-image/synapse-image/rootfs/internal/safefs"
 )
 
 // Variables reads the generic variables of environ (NAME=value entries).
@@ -119,25 +120,19 @@ func fileValue(name, path string, readFile func(string) ([]byte, error)) (*yaml.
 // maxFragment bounds the size of one fragment.
 const maxFragment = 1 << 20
 
-// Fragments reads dataDir/conf.d/*.yaml and *.yml in name order. A missing
-// conf.d is no error. Files are opened through os.Root, so a symlink cannot
-// lead out of conf.d (the directory is writable by Synapse's user).
-func Fragments(dataDir string) ([]Layer, error) {
-	dir := filepath.Join(dataDir, "conf.d")
-	data, err := os.OpenRoot(dataDir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", dataDir, err)
-	}
-	defer data.Close()
+// Fragments reads conf.d/*.yaml and *.yml of the data directory data, in
+// name order. A missing conf.d is no error. Files are read through safefs:
+// a link cannot lead out of conf.d (the directory is writable by Synapse's
+// user), and a FIFO, a device, a hard link or a file over
+// safefs.FragmentLimit bytes is refused.
+func Fragments(data *os.Root) ([]Layer, error) {
+	dir := filepath.Join(data.Name(), "conf.d")
 	root, err := data.OpenRoot("conf.d")
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, &Error{Source: dir, Msg: fmt.Sprintf("cannot open: %v (expected a directory of *.yaml fragments inside %s)", unwrap(err), dataDir)}
+		return nil, &Error{Source: dir, Msg: fmt.Sprintf("cannot open: %v (expected a directory of *.yaml fragments inside %s)", unwrap(err), data.Name())}
 	}
 	defer root.Close()
 	entries, err := fs.ReadDir(root.FS(), ".")
@@ -151,9 +146,9 @@ func Fragments(dataDir string) ([]Layer, error) {
 			continue
 		}
 		path := filepath.Join(dir, name)
-		b, err := readFragment(root, name)
+		b, err := safefs.ReadFile(root, name, safefs.FragmentLimit)
 		if err != nil {
-			return nil, &Error{Source: path, Msg: err.Error()}
+			return nil, &Error{Source: path, Msg: fragmentReadError(err)}
 		}
 		l, err := fragment(path, b)
 		if err != nil {
@@ -166,28 +161,14 @@ func Fragments(dataDir string) ([]Layer, error) {
 	return layers, nil
 }
 
-func readFragment(root *os.Root, name string) ([]byte, error) {
-	// Non-blocking: a FIFO planted in conf.d must not hang /start.
-	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open: %v", unwrap(err))
+// fragmentReadError is the reason a fragment could not be read, without
+// its path (the error names the source).
+func fragmentReadError(err error) string {
+	var fe *safefs.FileError
+	if errors.As(err, &fe) {
+		return fe.Reason + "; expected a YAML fragment"
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("cannot read: %v", unwrap(err))
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, errors.New("not a regular file; expected a YAML fragment")
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxFragment+1))
-	if err != nil {
-		return nil, fmt.Errorf("cannot read: %v", unwrap(err))
-	}
-	if len(b) > maxFragment {
-		return nil, fmt.Errorf("larger than %d bytes; expected a config fragment", maxFragment)
-	}
-	return b, nil
+	return fmt.Sprintf("cannot read: %v", unwrap(err))
 }
 
 // fragment parses one conf.d file: UTF-8, one YAML document, a mapping.

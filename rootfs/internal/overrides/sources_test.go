@@ -147,6 +147,15 @@ func TestVariablesErrorsHideValues(t *testing.T) {
 	}
 }
 
+// fragmentsIn reads the fragments of the data directory data.
+func fragmentsIn(t *testing.T, data string) ([]Layer, error) {
+	t.Helper()
+	root, err := os.OpenRoot(data)
+	require.NoError(t, err)
+	defer root.Close()
+	return Fragments(root)
+}
+
 func writeFragments(t *testing.T, files map[string]string) string {
 	t.Helper()
 	data := t.TempDir()
@@ -176,7 +185,7 @@ func TestFragments(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(data, "conf.d", "sub", "ok.yaml"), []byte("presence: {enabled: false}"), 0o644))
 	require.NoError(t, os.Symlink("sub/ok.yaml", filepath.Join(data, "conf.d", "40-link.yaml")))
 
-	layers, err := Fragments(data)
+	layers, err := fragmentsIn(t, data)
 	require.NoError(t, err)
 	var names []string
 	for _, l := range layers {
@@ -194,10 +203,7 @@ func TestFragments(t *testing.T) {
 }
 
 func TestFragmentsMissing(t *testing.T) {
-	layers, err := Fragments(t.TempDir())
-	require.NoError(t, err)
-	assert.Empty(t, layers)
-	layers, err = Fragments(filepath.Join(t.TempDir(), "no-such-dir"))
+	layers, err := fragmentsIn(t, t.TempDir())
 	require.NoError(t, err)
 	assert.Empty(t, layers)
 }
@@ -224,7 +230,7 @@ func TestFragmentsBad(t *testing.T) {
 	} {
 		t.Run(c.want, func(t *testing.T) {
 			data := writeFragments(t, map[string]string{"10-x.yaml": c.content, "20-ok.yaml": "a: 1"})
-			_, err := Fragments(data)
+			_, err := fragmentsIn(t, data)
 			require.Error(t, err)
 			assert.IsType(t, &Error{}, err)
 			assert.Equal(t, filepath.Join(data, "conf.d")+"/"+c.want, err.Error())
@@ -253,7 +259,7 @@ func TestFragmentsStayInConfD(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			data := writeFragments(t, nil)
 			setup(data)
-			layers, err := Fragments(data)
+			layers, err := fragmentsIn(t, data)
 			require.Error(t, err)
 			assert.Empty(t, layers)
 			assert.IsType(t, &Error{}, err)
@@ -262,11 +268,11 @@ func TestFragmentsStayInConfD(t *testing.T) {
 	}
 	data := writeFragments(t, nil)
 	require.NoError(t, syscall.Mkfifo(filepath.Join(data, "conf.d", "fifo.yaml"), 0o644))
-	_, err := Fragments(data)
-	assert.EqualError(t, err, filepath.Join(data, "conf.d", "fifo.yaml")+": not a regular file; expected a YAML fragment", "a FIFO does not block")
+	_, err := fragmentsIn(t, data)
+	assert.EqualError(t, err, filepath.Join(data, "conf.d", "fifo.yaml")+": not a regular file (a FIFO); expected a YAML fragment", "a FIFO does not block")
 
 	data = writeFragments(t, nil)
 	require.NoError(t, os.Mkdir(filepath.Join(data, "conf.d", "dir.yaml"), 0o755))
-	_, err = Fragments(data)
-	assert.EqualError(t, err, filepath.Join(data, "conf.d", "dir.yaml")+": not a regular file; expected a YAML fragment")
+	_, err = fragmentsIn(t, data)
+	assert.EqualError(t, err, filepath.Join(data, "conf.d", "dir.yaml")+": not a regular file (a directory); expected a YAML fragment")
 }

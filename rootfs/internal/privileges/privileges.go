@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+
+	"github.com/synapse-image/synapse-image/rootfs/internal/safefs"
 )
 
 // Owner returns the uid and gid owning path.
@@ -55,25 +57,23 @@ func NeedsChownIn(root *os.Root, name string, uid, gid int) (bool, error) {
 
 // ChownTree makes everything in root (inclusive) owned by uid:gid, without
 // following symbolic links and never leaving root, however its entries
-// change meanwhile. It returns how many entries it changed. root itself is
-// changed last: its owner is what says the tree is done, so a walk that is
-// stopped (ctx, a failure) is started again at the next start instead of
-// being taken as finished.
+// change meanwhile (each entry is checked and changed through one
+// descriptor: safefs.Lchown). A non-directory with several links stops
+// the walk: it may be a hard link to a file of root's. It returns how many
+// entries it changed. root itself is changed last: its owner is what says
+// the tree is done, so a walk that is stopped (ctx, a failure) is started
+// again at the next start instead of being taken as finished.
 func ChownTree(ctx context.Context, root *os.Root, uid, gid int) (int, error) {
 	n := 0
 	change := func(name string) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("stopped: %w", err)
 		}
-		need, err := NeedsChownIn(root, name, uid, gid)
-		if err != nil || !need {
-			return err
+		changed, err := safefs.Lchown(root, name, uid, gid)
+		if changed {
+			n++
 		}
-		if err := root.Lchown(name, uid, gid); err != nil {
-			return err
-		}
-		n++
-		return nil
+		return err
 	}
 	err := fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -16,6 +16,11 @@ import (
 //go:embed validate.py
 var script string
 
+// environ is the whole environment of the check's Python.
+func environ() []string {
+	return []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/nonexistent", "PYTHONNOUSERSITE=1", "LANG=C.UTF-8"}
+}
+
 // Invalid is Synapse's own verdict on a config: bad input.
 type Invalid struct{ Msg string }
 
@@ -26,13 +31,21 @@ func (e *Invalid) Error() string { return e.Msg }
 // reads them, never as root. configDir and dataDir are the directories
 // Synapse resolves relative paths against. It returns *Invalid when
 // Synapse refuses the config.
+//
+// The child is isolated from what the Synapse user controls, since root
+// may run this from a terminal (docker exec -it … /start check --synapse):
+// python3 -I (no user site directory, whose .pth files would run: the
+// user's home was /data once; no PYTHON* variables; no working directory
+// on the path), HOME outside the data directory, and a session of its own
+// without a controlling terminal (no TIOCSTI into root's shell).
 func Check(ctx context.Context, python string, config []byte, configDir, dataDir string, asRoot bool, uid, gid int) error {
-	cmd := exec.CommandContext(ctx, python, "-P", "-c", script, configDir, dataDir)
+	cmd := exec.CommandContext(ctx, python, "-I", "-c", script, configDir, dataDir)
 	cmd.Stdin = bytes.NewReader(config)
 	cmd.Dir = "/"
-	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "PYTHONSAFEPATH=1", "LANG=C.UTF-8"}
+	cmd.Env = environ()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if asRoot {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}}
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
 	}
 	var out bytes.Buffer
 	cmd.Stdout = &out

@@ -53,3 +53,26 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckIsolated: the child that parses a config runs in a session of
+// its own without a controlling terminal (no TIOCSTI into root's shell),
+// with python3 -I (no user site), and a HOME outside the data directory.
+func TestCheckIsolated(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "python3")
+	script := "#!/bin/sh\ncat >/dev/null\nset -- $(cut -d' ' -f6,7 /proc/$$/stat) \"$*\"\n" +
+		"echo \"synapse: sid=$1 tty=$2 pid=$$ home=$HOME nousersite=$PYTHONNOUSERSITE args=$3\"\nexit 2\n"
+	require.NoError(t, os.WriteFile(p, []byte(script), 0o755))
+	err := Check(context.Background(), p, []byte("a: 1"), "/data/generated", "/data", false, 0, 0)
+	var inv *Invalid
+	require.ErrorAs(t, err, &inv)
+	var sid, tty, pid int
+	var home, nousersite, args string
+	_, scanErr := fmt.Sscanf(inv.Msg, "synapse: sid=%d tty=%d pid=%d home=%s nousersite=%s args=%s", &sid, &tty, &pid, &home, &nousersite, &args)
+	require.NoError(t, scanErr, inv.Msg)
+	assert.Equal(t, pid, sid, "a session leader: %s", inv.Msg)
+	assert.Zero(t, tty, "no controlling terminal")
+	assert.Equal(t, "/nonexistent", home)
+	assert.Equal(t, "1", nousersite)
+	assert.Equal(t, "-I", args, "isolated mode: no user site, no PYTHON* variables")
+}
