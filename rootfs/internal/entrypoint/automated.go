@@ -66,10 +66,16 @@ func (s *starter) load() (*plan, error) {
 	data, err := s.openData(st.Common, false)
 	switch {
 	case err == nil:
-		p.appServices, err = appservices.FindIn(data, "appservices", dataPath(st.Common, "appservices"))
+		err = s.checkServerName(st, data)
+		if err == nil {
+			p.appServices, err = appservices.FindIn(data, "appservices", dataPath(st.Common, "appservices"))
+			if err != nil {
+				err = bad(err)
+			}
+		}
 		data.Close()
 		if err != nil {
-			return nil, bad(err)
+			return nil, err
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, err

@@ -1,0 +1,50 @@
+package entrypoint
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestServerNameBelongsToData: once a server has run on a data directory,
+// another SYNAPSE_SERVER_NAME is refused in every mode, with one line,
+// before anything is written; the same name still starts.
+func TestServerNameBelongsToData(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		before func(h *harness)
+		source string
+	}{
+		{"the generated config names it", func(h *harness) {}, "generated/homeserver.yaml"},
+		{"only the signing key names it", func(h *harness) {
+			require.NoError(t, os.RemoveAll(h.path("generated")))
+		}, "example.com.signing.key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			require.Equal(t, ExitOK, h.main("run"), h.stderr.String())
+			tc.before(h)
+			before := snapshot(t, h.data)
+
+			h.env["SYNAPSE_SERVER_NAME"] = "other.example.org"
+			for _, mode := range []string{"run", "check", "generate"} {
+				assert.Equal(t, ExitUsage, h.main(mode), mode)
+				assert.Equal(t, "start: error: SYNAPSE_SERVER_NAME: other.example.org, but "+h.data+" belongs to example.com ("+h.path(tc.source)+
+					"): a server name cannot change once Synapse has run on its data; set SYNAPSE_SERVER_NAME=example.com, or start the new server on a new volume\n",
+					h.stderr.String(), mode)
+				assert.Nil(t, h.exec, mode)
+			}
+			assert.Equal(t, before, snapshot(t, h.data), "nothing written")
+			matches, _ := filepath.Glob(h.path("other.example.org.*"))
+			assert.Empty(t, matches)
+
+			h.env["SYNAPSE_SERVER_NAME"] = "example.com"
+			require.Equal(t, ExitOK, h.main("run"), h.stderr.String())
+			assert.False(t, strings.Contains(h.stderr.String(), "created"), h.stderr.String())
+		})
+	}
+}

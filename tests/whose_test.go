@@ -1,0 +1,41 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/internal/dockertest"
+)
+
+// TestServerNameChangeRefused: a volume first started as one server, then
+// with another SYNAPSE_SERVER_NAME (a copied compose file), once got a
+// second set of keys and Synapse on the same database. /start refuses it
+// with one line, exit 2, and writes nothing.
+func TestServerNameChangeRefused(t *testing.T) {
+	t.Parallel()
+	image := synapseImage(t)
+	data := dockertest.HostDir(t, image)
+	first := baseEnv("a.e2e.test")
+	code, _, stderr := runToExit(t, dockertest.Options{Image: image, Env: first, Mounts: []string{data + ":/data"}, Args: []string{"run", "--generate-keys"}})
+	require.Zero(t, code, stderr)
+	before, err := dockertest.Snapshot(data)
+	require.NoError(t, err)
+
+	second := baseEnv("b.e2e.test")
+	code, _, stderr = runToExit(t, dockertest.Options{Image: image, Env: second, Mounts: []string{data + ":/data"}})
+	assert.Equal(t, 2, code, stderr)
+	assert.Contains(t, stderr, "start: error: SYNAPSE_SERVER_NAME: b.e2e.test, but /data belongs to a.e2e.test (/data/generated/homeserver.yaml)")
+	assert.Equal(t, 1, strings.Count(strings.TrimSpace(stderr), "\n")+1, stderr)
+	after, err := dockertest.Snapshot(data)
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "nothing written")
+	matches, _ := filepath.Glob(filepath.Join(data, "b.e2e.test.*"))
+	assert.Empty(t, matches)
+	_, err = os.Stat(filepath.Join(data, "a.e2e.test.signing.key"))
+	assert.NoError(t, err)
+}
