@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,4 +39,26 @@ func TestServerNameChangeRefused(t *testing.T) {
 	assert.Empty(t, matches)
 	_, err = os.Stat(filepath.Join(data, "a.e2e.test.signing.key"))
 	assert.NoError(t, err)
+}
+
+// TestOfficialLayoutRunsAsIs: /data/homeserver.yaml (the official image's
+// layout; here made by generate) with SYNAPSE_SERVER_NAME still set and no
+// SYNAPSE_CONFIG_PATH once started a fresh automated server beside it (a
+// new SQLite database, media moved). It runs the config as it is, in
+// manual mode, and says so.
+func TestOfficialLayoutRunsAsIs(t *testing.T) {
+	t.Parallel()
+	const server = "official.e2e.test"
+	image := synapseImage(t)
+	data := dockertest.HostDir(t, image)
+	code, _, stderr := runToExit(t, dockertest.Options{Image: image, Env: baseEnv(server), Mounts: []string{data + ":/data"}, Args: []string{"generate"}})
+	require.Zero(t, code, stderr)
+
+	s := runSynapse(t, server, data, dockertest.Options{Image: image, Env: baseEnv("compose-leftover.e2e.test")})
+	_, stderr, err := s.Logs(context.Background())
+	require.NoError(t, err)
+	assert.Contains(t, stderr, "start: found /data/homeserver.yaml (the official image's layout, or generate's): running it as it is, in manual mode")
+	assert.NoDirExists(t, filepath.Join(data, "generated"), "no automated config beside it")
+	matches, _ := filepath.Glob(filepath.Join(data, "compose-leftover.e2e.test.*"))
+	assert.Empty(t, matches, "no keys for the leftover SYNAPSE_SERVER_NAME")
 }

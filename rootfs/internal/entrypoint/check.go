@@ -54,7 +54,7 @@ func (s *starter) check(ctx context.Context, args []string) error {
 		}
 		withSynapse = true
 	}
-	c, err := env.LoadCommon(s.sys.Env)
+	c, err := s.common(true)
 	if err != nil {
 		return err
 	}

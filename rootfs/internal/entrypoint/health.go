@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/synapse-image/synapse-image/rootfs/internal/config"
-	"github.com/synapse-image/synapse-image/rootfs/internal/env"
 	"github.com/synapse-image/synapse-image/rootfs/internal/health"
 	"github.com/synapse-image/synapse-image/rootfs/internal/safefs"
 )
@@ -21,7 +20,7 @@ import (
 // safefs.ConfigLimit bytes).
 func (s *starter) health(ctx context.Context) error {
 	url := config.HealthURL()
-	c, err := env.LoadCommon(s.sys.Env)
+	c, err := s.common(false)
 	switch {
 	case err != nil:
 		// The probe still tries the image's default listener.

@@ -12,7 +12,7 @@ import (
 
 // run prepares everything and execs Synapse.
 func (s *starter) run(ctx context.Context, args []string) error {
-	c, err := env.LoadCommon(s.sys.Env)
+	c, err := s.common(true)
 	if err != nil {
 		return err
 	}

@@ -64,3 +64,33 @@ func (s *starter) checkServerName(st env.Settings, data *os.Root) error {
 	return badf("SYNAPSE_SERVER_NAME: %s, but %s belongs to %s (%s): a server name cannot change once Synapse has run on its data; set SYNAPSE_SERVER_NAME=%s, or start the new server on a new volume",
 		st.ServerName, st.DataDir, name, source, name)
 }
+
+// common reads the settings every mode needs, and finds a hand-written
+// config in the data directory when SYNAPSE_CONFIG_PATH is not set: a
+// homeserver.yaml there (the official image's layout, or one generate
+// wrote) is run as it is, in manual mode, as the official image runs it;
+// it is never ignored in favour of a fresh config and a fresh database.
+func (s *starter) common(say bool) (env.Common, error) {
+	c, err := env.LoadCommon(s.sys.Env)
+	if err != nil || c.ConfigPath != "" {
+		return c, err
+	}
+	data, err := s.openData(c, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return c, err
+	}
+	_, err = data.Lstat("homeserver.yaml")
+	data.Close()
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, nil
+	}
+	path := dataPath(c, "homeserver.yaml")
+	c.ConfigPath = path
+	if say {
+		s.logf("found %s (the official image's layout, or generate's): running it as it is, in manual mode; set SYNAPSE_CONFIG_PATH=%s to say so, or move it out of the data directory for automated mode", path, path)
+	}
+	return c, nil
+}

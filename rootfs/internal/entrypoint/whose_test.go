@@ -48,3 +48,27 @@ func TestServerNameBelongsToData(t *testing.T) {
 		})
 	}
 }
+
+// TestOfficialLayoutRunsAsIs: a homeserver.yaml in the data directory and
+// no SYNAPSE_CONFIG_PATH (the official image's layout, with
+// SYNAPSE_SERVER_NAME still in the compose file) runs that config in
+// manual mode, saying so; no fresh config or database beside it.
+func TestOfficialLayoutRunsAsIs(t *testing.T) {
+	h := newHarness(t)
+	require.NoError(t, os.MkdirAll(h.path("media_store"), 0o755))
+	cfg := "server_name: official.example.org\nsigning_key_path: " + h.path("official.example.org.signing.key") +
+		"\nmedia_store_path: " + h.path("media_store") + "\nlisteners: [{port: 8008, type: http, resources: [{names: [client]}]}]\n"
+	require.NoError(t, os.WriteFile(h.path("homeserver.yaml"), []byte(cfg), 0o600))
+
+	require.Equal(t, ExitOK, h.main("run"), h.stderr.String())
+	assert.Contains(t, h.stderr.String(), "start: found "+h.path("homeserver.yaml")+" (the official image's layout, or generate's): running it as it is, in manual mode")
+	assert.Equal(t, h.path("homeserver.yaml"), h.exec.argv[len(h.exec.argv)-1], "Synapse runs the config found")
+	assert.NoDirExists(t, h.path("generated"), "no automated config beside it")
+	assert.NoFileExists(t, h.path("example.com.signing.key"), "no keys for SYNAPSE_SERVER_NAME")
+	assert.FileExists(t, h.path("official.example.org.signing.key"), "the key the config names, as in manual mode")
+	assert.Equal(t, cfg, h.read("homeserver.yaml"), "the config is not touched")
+
+	require.Equal(t, ExitOK, h.main("check"), h.stderr.String())
+	assert.Contains(t, h.stdout.String(), `server_name: "official.example.org"`)
+	assert.Contains(t, h.stderr.String(), "manual mode")
+}
