@@ -84,6 +84,10 @@ func Main(ctx context.Context, sys System, args []string) int {
 		err = s.check(ctx, args)
 	case "health":
 		err = s.health(ctx)
+	case "migrate_config":
+		// The official image's mode writes a config from its variables
+		// once; here automated mode does that at every start.
+		err = badf("migrate_config: a mode of the official image; this image writes the config from the variables at every start (run, automated mode), or once for hand editing (generate); check prints it")
 	case "help", "--help", "-h":
 		Usage(sys.Stdout, env.Vars)
 		return ExitOK

@@ -72,3 +72,12 @@ func TestOfficialLayoutRunsAsIs(t *testing.T) {
 	assert.Contains(t, h.stdout.String(), `server_name: "official.example.org"`)
 	assert.Contains(t, h.stderr.String(), "manual mode")
 }
+
+// TestMigrateConfigSaysWhatToUse: the official image's migrate_config mode
+// is refused with one line naming this image's modes.
+func TestMigrateConfigSaysWhatToUse(t *testing.T) {
+	h := newHarness(t)
+	assert.Equal(t, ExitUsage, h.main("migrate_config"))
+	assert.Equal(t, "start: error: migrate_config: a mode of the official image; this image writes the config from the variables at every start (run, automated mode), or once for hand editing (generate); check prints it\n", h.stderr.String())
+	assert.NoDirExists(t, h.data)
+}

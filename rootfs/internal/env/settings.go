@@ -128,6 +128,9 @@ func (t Table) Load(src Source) (Settings, error) {
 
 // LoadCommon parses only the variables every mode needs.
 func (t Table) LoadCommon(src Source) (Common, error) {
+	if err := checkOfficial(src); err != nil {
+		return Common{}, err
+	}
 	vals, _, err := t.In(Runtime).Parse(src)
 	if err != nil {
 		return Common{}, err
