@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,4 +62,36 @@ func TestOfficialLayoutRunsAsIs(t *testing.T) {
 	assert.NoDirExists(t, filepath.Join(data, "generated"), "no automated config beside it")
 	matches, _ := filepath.Glob(filepath.Join(data, "compose-leftover.e2e.test.*"))
 	assert.Empty(t, matches, "no keys for the leftover SYNAPSE_SERVER_NAME")
+}
+
+// TestJSONLogs: SYNAPSE_LOG_FORMAT=json has Synapse write one JSON object
+// a line (its TerseJsonFormatter) to the container's log, for log shippers,
+// from the moment its logging starts (config warnings that Synapse prints
+// before, and /start's own lines, stay text).
+func TestJSONLogs(t *testing.T) {
+	t.Parallel()
+	const server = "json-logs.e2e.test"
+	env := baseEnv(server)
+	env["SYNAPSE_LOG_FORMAT"] = "json"
+	s := runSynapse(t, server, "", dockertest.Options{Env: env})
+	_, stderr, err := s.Logs(context.Background())
+	require.NoError(t, err)
+	objects := 0
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if objects == 0 && !strings.HasPrefix(line, "{") {
+			continue // /start's own lines, and what Synapse prints before its logging starts
+		}
+		var event struct {
+			Log       string  `json:"log"`
+			Namespace string  `json:"namespace"`
+			Level     string  `json:"level"`
+			Time      float64 `json:"time"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &event), "not a JSON object: %q", line)
+		assert.NotEmpty(t, event.Namespace, line)
+		assert.NotEmpty(t, event.Level, line)
+		assert.NotZero(t, event.Time, line)
+		objects++
+	}
+	assert.Greater(t, objects, 5, "Synapse logged its start as JSON:\n%s", stderr)
 }

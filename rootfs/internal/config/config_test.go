@@ -205,11 +205,28 @@ func TestCommented(t *testing.T) {
 }
 
 func TestLogConfig(t *testing.T) {
-	b, err := Marshal(Header, BuildLog("DEBUG"))
-	require.NoError(t, err)
-	var m map[string]any
-	require.NoError(t, yaml.Unmarshal(b, &m))
-	assert.Equal(t, 1, m["version"])
-	assert.Equal(t, map[string]any{"level": "DEBUG", "handlers": []any{"console"}}, m["root"])
-	assert.Equal(t, false, m["disable_existing_loggers"])
+	for _, tc := range []struct {
+		format    string
+		formatter map[string]any
+	}{
+		{"text", map[string]any{"precise": map[string]any{"format": "%(asctime)s - %(name)s - %(lineno)d - %(levelname)s - %(request)s - %(message)s"}}},
+		{"json", map[string]any{"structured": map[string]any{"class": "synapse.logging.TerseJsonFormatter"}}},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			b, err := Marshal(Header, BuildLog("DEBUG", tc.format))
+			require.NoError(t, err)
+			var m map[string]any
+			require.NoError(t, yaml.Unmarshal(b, &m))
+			assert.Equal(t, 1, m["version"])
+			assert.Equal(t, map[string]any{"level": "DEBUG", "handlers": []any{"console"}}, m["root"])
+			assert.Equal(t, false, m["disable_existing_loggers"])
+			assert.Equal(t, tc.formatter, m["formatters"])
+			var name string
+			for k := range tc.formatter {
+				name = k
+			}
+			assert.Equal(t, map[string]any{"console": map[string]any{"class": "logging.StreamHandler", "formatter": name}}, m["handlers"])
+			assert.Equal(t, map[string]any{"synapse.storage.SQL": map[string]any{"level": "INFO"}}, m["loggers"], "SQL stays at INFO")
+		})
+	}
 }

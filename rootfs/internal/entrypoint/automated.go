@@ -262,7 +262,7 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 	if err := s.createKeys(p, m.facts); err != nil {
 		return "", err
 	}
-	logOut, err := config.Marshal(config.Header, config.BuildLog(st.LogLevel))
+	logOut, err := config.Marshal(config.Header, config.BuildLog(st.LogLevel, st.LogFormat))
 	if err != nil {
 		return "", err
 	}

@@ -58,7 +58,7 @@ func (s *starter) generate(ctx context.Context) error {
 		return err
 	}
 	if !secrets.Exists(logPath) {
-		logOut, err := config.Marshal("# Logging of Synapse (Python logging dictConfig), written by /start generate.\n", config.BuildLog(st.LogLevel))
+		logOut, err := config.Marshal("# Logging of Synapse (Python logging dictConfig), written by /start generate.\n", config.BuildLog(st.LogLevel, st.LogFormat))
 		if err != nil {
 			return err
 		}

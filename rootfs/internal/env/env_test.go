@@ -170,6 +170,8 @@ func TestLoadValid(t *testing.T) {
 		{"max upload", with("SYNAPSE_MAX_UPLOAD_SIZE", "100M"), func(t *testing.T, s Settings) { assert.Equal(t, "100M", s.MaxUploadSize) }},
 		{"log level", with("SYNAPSE_LOG_LEVEL", "debug"), func(t *testing.T, s Settings) { assert.Equal(t, "DEBUG", s.LogLevel) }},
 		{"log level warn", with("SYNAPSE_LOG_LEVEL", "warn"), func(t *testing.T, s Settings) { assert.Equal(t, "WARNING", s.LogLevel) }},
+		{"log format default", with(), func(t *testing.T, s Settings) { assert.Equal(t, "text", s.LogFormat) }},
+		{"log format json", with("SYNAPSE_LOG_FORMAT", "JSON"), func(t *testing.T, s Settings) { assert.Equal(t, "json", s.LogFormat) }},
 		{"public baseurl gets slash", with("SYNAPSE_PUBLIC_BASEURL", "https://m.example.com"), func(t *testing.T, s Settings) { assert.Equal(t, "https://m.example.com/", s.PublicBaseURL) }},
 		{"metrics", with("SYNAPSE_ENABLE_METRICS", "1", "SYNAPSE_METRICS_PORT", "9000"), func(t *testing.T, s Settings) {
 			assert.True(t, s.EnableMetrics)
@@ -262,6 +264,7 @@ func TestLoadInvalid(t *testing.T) {
 		{with("SYNAPSE_CACHE_FACTOR", "Inf"), "SYNAPSE_CACHE_FACTOR", "greater than 0"},
 		{with("SYNAPSE_CACHE_FACTOR", "half"), "SYNAPSE_CACHE_FACTOR", "greater than 0"},
 		{with("SYNAPSE_LOG_LEVEL", "LOUD"), "SYNAPSE_LOG_LEVEL", "one of"},
+		{with("SYNAPSE_LOG_FORMAT", "logfmt"), "SYNAPSE_LOG_FORMAT", "expected text or json"},
 		{with("SYNAPSE_PUBLIC_BASEURL", "example.com"), "SYNAPSE_PUBLIC_BASEURL", "http(s) URL"},
 		{with("SYNAPSE_PUBLIC_BASEURL", "ftp://example.com/"), "SYNAPSE_PUBLIC_BASEURL", "http(s) URL"},
 		{with("SYNAPSE_METRICS_PORT", "70000"), "SYNAPSE_METRICS_PORT", "port"},

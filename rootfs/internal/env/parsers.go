@@ -125,6 +125,18 @@ func logLevel(raw, def string) (any, error) {
 }
 
 // baseURL is an http(s) URL without query or fragment, ending in "/".
+// logFormat is SYNAPSE_LOG_FORMAT: text or json.
+func logFormat(raw, def string) (any, error) {
+	v := strings.ToLower(strings.TrimSpace(raw))
+	if v == "" {
+		v = def
+	}
+	if v == "text" || v == "json" {
+		return v, nil
+	}
+	return "", fmt.Errorf("expected text or json, got %q", raw)
+}
+
 func baseURL(raw, def string) (any, error) {
 	v := strings.TrimSpace(raw)
 	if v == "" {

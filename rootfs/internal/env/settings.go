@@ -26,6 +26,7 @@ type Settings struct {
 	CacheFactor        float64
 	MaxUploadSize      string // "" = Synapse's default
 	LogLevel           string
+	LogFormat          string // text or json
 	PublicBaseURL      string // "" = none (or the SMTP default)
 	EnableMetrics      bool
 	MetricsPort        int
@@ -153,6 +154,7 @@ func server(s *Settings, v Values) error {
 	s.NoTLS = v.Bool("SYNAPSE_NO_TLS")
 	s.PublicBaseURL = v.String("SYNAPSE_PUBLIC_BASEURL")
 	s.LogLevel = v.String("SYNAPSE_LOG_LEVEL")
+	s.LogFormat = v.String("SYNAPSE_LOG_FORMAT")
 	return nil
 }
 

@@ -72,6 +72,8 @@ var Vars = Table{
 		Help: "public_baseurl: the URL clients reach the server at"},
 	{Name: "SYNAPSE_LOG_LEVEL", Section: Server, Default: "INFO", Parse: logLevel,
 		Help: "console log level: DEBUG, INFO, WARNING, ERROR or CRITICAL"},
+	{Name: "SYNAPSE_LOG_FORMAT", Section: Server, Default: "text", Parse: logFormat,
+		Help: "console log format: text, or json (one JSON object a line, Synapse's TerseJsonFormatter, for log shippers)"},
 
 	{Name: "SYNAPSE_ENABLE_REGISTRATION", Section: Registration, Default: "false",
 		Keys: []string{"enable_registration", "enable_registration_without_verification"}, Parse: boolean,
