@@ -25,13 +25,10 @@ var (
 // srcDir is where the builder works in its container.
 const srcDir = "/src"
 
-// outputDir holds what the builder writes for the recipe: the OCI layout
-// (oci/), and per platform an SBOM and a provenance statement.
-func (r recipe) outputDir() string { return srcDir + "/.build/" + r.name }
-
-// layout is the OCI image layout the builder always writes: one image, or
-// one index of every platform's image. `go run . publish` reads it.
-func (r recipe) layout() string { return r.outputDir() + "/oci" }
+// layout is the OCI image layout the builder always writes: the artifact,
+// one image or one index of every platform's image, with each platform's
+// SBOM and provenance as its referrers. `go run . publish` reads it.
+func (r recipe) layout() string { return srcDir + "/.build/" + r.name + "/oci" }
 
 // Build builds the image with the project's own builder and returns it: the
 // engine's platform if --platforms lists it, else the first listed.
@@ -49,19 +46,19 @@ func (m *Synapse) Build(ctx context.Context) (*dagger.Container, error) {
 	return imported(m.builder(synapseRecipe, platforms), synapseRecipe, imagePlatform(platforms, engine)), nil
 }
 
-// Artifacts builds the image for every platform and returns what the builder
-// wrote to .build/synapse/: oci/ (the OCI image layout: the image, or one
-// index of every platform's image), sbom.linux-ARCH.spdx.json and
-// provenance.linux-ARCH.intoto.json per platform, and packages.txt.
+// Artifacts builds the image for every platform and returns the OCI image
+// layout the builder wrote to .build/synapse/oci: the image, or one index
+// of every platform's image, with each platform's SBOM and provenance as
+// OCI referrers of its manifest.
 //
-// Exported to .build/synapse, it is what `go run . publish` publishes, with
-// the SBOMs and provenance attached.
+// Exported to .build/synapse/oci, it is what `go run . publish` publishes,
+// the SBOMs and provenance with it.
 func (m *Synapse) Artifacts(ctx context.Context) (*dagger.Directory, error) {
 	platforms, _, err := m.platforms(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return m.builder(synapseRecipe, platforms).Directory(synapseRecipe.outputDir()), nil
+	return m.builder(synapseRecipe, platforms).Directory(synapseRecipe.layout()), nil
 }
 
 // imagePlatform is the one platform's image that build returns: the
@@ -86,7 +83,7 @@ func imported(builder *dagger.Container, r recipe, platform dagger.Platform) *da
 }
 
 // builder returns the builder container after it has built r for platforms
-// into r.outputDir().
+// into its OCI layout, r.layout().
 func (m *Synapse) builder(r recipe, platforms []dagger.Platform) *dagger.Container {
 	list := make([]string, len(platforms))
 	for i, p := range platforms {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/synapse-image/synapse-image/image/build"
 	"github.com/synapse-image/synapse-image/image/names"
-	"github.com/synapse-image/synapse-image/image/publish"
+	"github.com/synapse-image/synapse-image/image/pipeline"
 	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
 
@@ -71,7 +71,9 @@ func TestArm64ImageUnderQemu(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
 		dockertest.Unavailable(t, "no OCI layout at %s: build it with `go run . build --platform linux/amd64,linux/arm64`", dir)
 	}
-	img, err := publish.ReadLayoutPlatform(dir, "arm64")
+	artifact, err := pipeline.ReadArtifact(dir)
+	require.NoError(t, err)
+	img, err := artifact.Image("linux/arm64")
 	if err != nil {
 		dockertest.Unavailable(t, "%v", err)
 	}

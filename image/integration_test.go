@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/synapse-image/synapse-image/image/publish"
+	"github.com/synapse-image/synapse-image/image/pipeline"
 	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
 
@@ -96,7 +96,9 @@ func TestImageStartInterval(t *testing.T) {
 	}
 	// The layout holds one image or, from a multi-platform build, an index;
 	// the image under test is the host's platform.
-	oci, err := publish.ReadLayoutPlatform(dir, runtime.GOARCH)
+	artifact, err := pipeline.ReadArtifact(dir)
+	require.NoError(t, err)
+	oci, err := artifact.Image("linux/" + runtime.GOARCH)
 	require.NoError(t, err)
 	name, err := oci.ConfigName()
 	require.NoError(t, err)

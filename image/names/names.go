@@ -42,15 +42,3 @@ func PackagesFile(name string) string { return filepath.Join(OutputDir(name), "p
 // DefaultLayout is the layout of the default recipe: what publish and the
 // benchmark read when not told otherwise.
 func DefaultLayout() string { return LayoutDir(DefaultRecipeName) }
-
-// SBOMFile is the SPDX 2.3 JSON SBOM a build writes for its linux/arch
-// image; publish attaches it to that platform's manifest.
-func SBOMFile(name, arch string) string {
-	return filepath.Join(OutputDir(name), "sbom.linux-"+arch+".spdx.json")
-}
-
-// ProvenanceFile is the in-toto statement (SLSA provenance v1) a build
-// writes for its linux/arch image; publish attaches it beside the SBOM.
-func ProvenanceFile(name, arch string) string {
-	return filepath.Join(OutputDir(name), "provenance.linux-"+arch+".intoto.json")
-}

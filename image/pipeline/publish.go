@@ -2,10 +2,9 @@ package pipeline
 
 import (
 	"context"
-
 	"fmt"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/synapse-image/synapse-image/image/names"
@@ -30,16 +29,12 @@ type PublishOptions struct {
 
 // Publish pushes the image in the layout under its tags.
 func Publish(ctx context.Context, o PublishOptions) error {
-	artifact, err := publish.ReadLayoutArtifact(o.From)
+	artifact, err := ReadArtifact(o.From)
 	if err != nil {
 		return err
 	}
-	images, err := platformImages(artifact)
-	if err != nil {
-		return fmt.Errorf("OCI layout %s: %w", o.From, err)
-	}
 	// The labels (version, revision) are the same on every platform.
-	info, inspectErr := publish.Inspect(images[0])
+	info, inspectErr := publish.Inspect(artifact.Images[0].Image)
 	if info.Digest, err = artifact.Digest(); err != nil {
 		return err
 	}
@@ -65,13 +60,14 @@ func Publish(ctx context.Context, o PublishOptions) error {
 	if opt.Log == nil {
 		opt.Log = func(format string, a ...any) { fmt.Fprintf(o.Log, "  "+format+"\n", a...) }
 	}
-	for _, img := range images {
-		atts, err := attachments(o.From, img, func(f string, a ...any) { fmt.Fprintf(o.Log, "note: "+f+"\n", a...) })
-		if err != nil {
-			return err
+	for _, p := range artifact.Images {
+		for _, kind := range []string{publish.ArtifactTypeSPDX, publish.ArtifactTypeInToto} {
+			if !slices.ContainsFunc(p.Attachments, func(a publish.Attachment) bool { return a.ArtifactType == kind }) {
+				fmt.Fprintf(o.Log, "note: no %s of %s in %s: none attached\n", kindOf(kind), p.Platform, o.From)
+			}
 		}
-		opt.Attachments = append(opt.Attachments, atts...)
 	}
+	opt.Attachments = artifact.Attachments()
 	if err := opt.Check(); err != nil {
 		return UsageError{err}
 	}
@@ -81,7 +77,7 @@ func Publish(ctx context.Context, o PublishOptions) error {
 	}
 	fmt.Fprintf(o.Log, "publishing %s from %s to %s/%s\n", what, o.From, opt.Registry, opt.Repository)
 	reg := publish.NewRegistry(opt)
-	results, err := reg.Publish(ctx, artifact)
+	results, err := reg.Publish(ctx, artifact.Manifest)
 	if err != nil {
 		return err
 	}
@@ -89,30 +85,4 @@ func Publish(ctx context.Context, o PublishOptions) error {
 		fmt.Fprintln(o.Stdout, r)
 	}
 	return nil
-}
-
-// platformImages are the images of an artifact: itself, or those of an index.
-func platformImages(a publish.Artifact) ([]v1.Image, error) {
-	switch a := a.(type) {
-	case v1.Image:
-		return []v1.Image{a}, nil
-	case v1.ImageIndex:
-		im, err := a.IndexManifest()
-		if err != nil {
-			return nil, err
-		}
-		var out []v1.Image
-		for _, m := range im.Manifests {
-			img, err := a.Image(m.Digest)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, img)
-		}
-		if len(out) == 0 {
-			return nil, fmt.Errorf("an empty index")
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("neither an image nor an index")
 }

@@ -142,13 +142,14 @@ func TestAttachRefusesAnotherSubject(t *testing.T) {
 func TestArtifactManifestIsReproducible(t *testing.T) {
 	a := testAttachments(v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("a", 64)})[0]
 	subject := v1.Descriptor{MediaType: "application/vnd.oci.image.manifest.v1+json", Digest: a.Subject, Size: 123}
-	one, err := artifactManifest(a, subject)
+	one, err := referrerOf(a, subject)
 	require.NoError(t, err)
-	two, err := artifactManifest(a, subject)
+	two, err := referrerOf(a, subject)
 	require.NoError(t, err)
-	assert.Equal(t, string(one), string(two))
+	assert.Equal(t, string(one.raw), string(two.raw))
+	assert.Equal(t, one.digest, two.digest)
 	var m map[string]any
-	require.NoError(t, json.Unmarshal(one, &m))
+	require.NoError(t, json.Unmarshal(one.raw, &m))
 	assert.Equal(t, "application/spdx+json", m["artifactType"])
 	assert.Equal(t, "2026-11-29T00:00:00Z", m["annotations"].(map[string]any)["org.opencontainers.image.created"])
 }

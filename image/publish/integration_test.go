@@ -159,9 +159,18 @@ func builtImage(t *testing.T, ctx context.Context) (v1.Image, string) {
 	t.Helper()
 	dir := filepath.Join(dockertest.RepoRoot(t), names.DefaultLayout())
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
-		img, err := ReadLayoutPlatform(dir, runtime.GOARCH)
+		a, _, err := ReadLayout(dir)
 		require.NoError(t, err)
-		return img, dir
+		imgs, err := Images(a)
+		require.NoError(t, err)
+		for _, img := range imgs {
+			cf, err := img.ConfigFile()
+			require.NoError(t, err)
+			if cf.Architecture == runtime.GOARCH {
+				return img, dir
+			}
+		}
+		require.Failf(t, "no image of the host's platform", "%s has no linux/%s image: build it with `go run . build`", dir, runtime.GOARCH)
 	}
 	ref := os.Getenv("SYNAPSE_IMAGE")
 	if ref == "" {

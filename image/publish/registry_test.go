@@ -113,7 +113,7 @@ func testImage(t *testing.T, labels map[string]string) v1.Image {
 	return img
 }
 
-func digest(t *testing.T, img v1.Image) v1.Hash {
+func digest(t *testing.T, img Artifact) v1.Hash {
 	t.Helper()
 	d, err := img.Digest()
 	require.NoError(t, err)
