@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/synapse-image/synapse-image/image/build"
 	"github.com/synapse-image/synapse-image/image/names"
 	"github.com/synapse-image/synapse-image/image/pipeline"
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
 
@@ -60,11 +60,11 @@ type bytecodeState struct {
 // natively is the arm64 Python's own. The same probe runs on the host's
 // image for comparison.
 func TestArm64ImageUnderQemu(t *testing.T) {
-	if runtime.GOARCH == "arm64" {
+	if platform.Host() == platform.ARM64 {
 		t.Skip("the host is arm64: the suite runs on the arm64 image itself")
 	}
 	dockertest.RequireEngine(t)
-	if err := build.CheckForeignArch("arm64"); err != nil {
+	if err := build.CheckForeignArch(platform.ARM64); err != nil {
 		dockertest.Unavailable(t, "%v", err)
 	}
 	dir := filepath.Join(dockertest.RepoRoot(t), names.DefaultLayout())
@@ -73,7 +73,7 @@ func TestArm64ImageUnderQemu(t *testing.T) {
 	}
 	artifact, err := pipeline.ReadArtifact(dir)
 	require.NoError(t, err)
-	img, err := artifact.Image("linux/arm64")
+	img, err := artifact.Image(platform.ARM64)
 	if err != nil {
 		dockertest.Unavailable(t, "%v", err)
 	}

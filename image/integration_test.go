@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/synapse-image/synapse-image/image/pipeline"
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
 
@@ -98,7 +98,7 @@ func TestImageStartInterval(t *testing.T) {
 	// the image under test is the host's platform.
 	artifact, err := pipeline.ReadArtifact(dir)
 	require.NoError(t, err)
-	oci, err := artifact.Image("linux/" + runtime.GOARCH)
+	oci, err := artifact.Image(platform.Host())
 	require.NoError(t, err)
 	name, err := oci.ConfigName()
 	require.NoError(t, err)

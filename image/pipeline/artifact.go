@@ -5,6 +5,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/image/publish"
 )
 
@@ -22,8 +23,8 @@ type Artifact struct {
 
 // PlatformImage is one platform's image and what is attached to it.
 type PlatformImage struct {
-	// Platform is "linux/amd64" (os/architecture, from the image config).
-	Platform string
+	// Platform is the one the image config names.
+	Platform platform.Platform
 	Image    v1.Image
 	// Attachments are referrers of Image: its SBOM and provenance.
 	Attachments []publish.Attachment
@@ -77,10 +78,10 @@ func artifactOf(m publish.Artifact, atts []publish.Attachment) (*Artifact, error
 		if err != nil {
 			return nil, fmt.Errorf("image %s: config: %w", d, err)
 		}
-		p := PlatformImage{Platform: cf.OS + "/" + cf.Architecture, Image: img}
+		p := PlatformImage{Platform: platform.Of(cf), Image: img}
 		for _, att := range atts {
 			if att.Subject == d {
-				att.Name = kindOf(att.ArtifactType) + " " + p.Platform
+				att.Name = kindOf(att.ArtifactType) + " " + p.Platform.String()
 				p.Attachments = append(p.Attachments, att)
 			}
 		}
@@ -120,14 +121,14 @@ func (a *Artifact) Layout(dir, refName string) publish.Layout {
 	return publish.Layout{Dir: dir, RefName: refName, Attachments: a.Attachments()}
 }
 
-// Image is the image of platform ("linux/amd64").
-func (a *Artifact) Image(platform string) (v1.Image, error) {
+// Image is the image of p.
+func (a *Artifact) Image(p platform.Platform) (v1.Image, error) {
 	var have []string
-	for _, p := range a.Images {
-		if p.Platform == platform {
-			return p.Image, nil
+	for _, img := range a.Images {
+		if img.Platform == p {
+			return img.Image, nil
 		}
-		have = append(have, p.Platform)
+		have = append(have, img.Platform.String())
 	}
-	return nil, fmt.Errorf("no %s image (it has %v): build it with `go run . build --platform %s`", platform, have, platform)
+	return nil, fmt.Errorf("no %s image (it has %v): build it with `go run . build --platform %s`", p, have, p)
 }

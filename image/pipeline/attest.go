@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/synapse-image/synapse-image/image/build"
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/image/progress"
 	"github.com/synapse-image/synapse-image/image/provenance"
 	"github.com/synapse-image/synapse-image/image/publish"
@@ -29,7 +30,7 @@ type attestInputs struct {
 	root, recipeFile string
 	recipe           *recipe.Recipe
 	result           *build.Result
-	arch             string
+	platform         platform.Platform
 	repository       string
 	revision         string
 	epoch            time.Time
@@ -61,7 +62,7 @@ func attest(in attestInputs, step *progress.Step) ([]publish.Attachment, error) 
 	}
 	var doc bytes.Buffer
 	if err := sbom.Write(&doc, sbom.Document(contents, sbom.Subject{
-		Repository: in.repository, Digest: digest.String(), Arch: in.arch,
+		Repository: in.repository, Digest: digest.String(), Arch: in.platform.Arch(),
 		Distro: "debian-" + in.recipe.Debian.Suite, Created: in.epoch,
 	})); err != nil {
 		return nil, err
@@ -80,7 +81,7 @@ func attest(in attestInputs, step *progress.Step) ([]publish.Attachment, error) 
 		goVersion = contents.Programs[0].Info.GoVersion
 	}
 	st, err := provenance.New(provenance.Build{
-		Repository: in.repository, Digest: digest.String(), Platform: "linux/" + in.arch,
+		Repository: in.repository, Digest: digest.String(), Platform: in.platform.String(),
 		RecipePath: filepath.ToSlash(recipePath), RecipeSHA256: recipeSum,
 		Source: in.recipe.Config.Labels[labelSource], Revision: in.revision,
 		Mirror: in.recipe.Debian.Mirror, Suite: in.recipe.Debian.Suite,

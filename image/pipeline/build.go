@@ -6,7 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/synapse-image/synapse-image/image/build"
 	"github.com/synapse-image/synapse-image/image/names"
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/image/progress"
 	"github.com/synapse-image/synapse-image/image/publish"
 	"github.com/synapse-image/synapse-image/image/recipe"
@@ -32,13 +33,13 @@ type BuildOptions struct {
 	Recipe string
 	// Repository names the image for Load and Tarball; empty: the recipe's.
 	Repository string
-	// WheelsDir, Arch, CacheDir (empty: build.DefaultCacheDir), NoCache: see build.Options.
-	WheelsDir, Arch, CacheDir string
-	NoCache                   bool
-	// Archs, when set, are several target architectures (Arch is then
-	// ignored): each is built, and the layout gets one OCI index of them;
-	// Load and Tarball take the host's (runtime.GOARCH).
-	Archs []string
+	// WheelsDir, CacheDir (empty: build.DefaultCacheDir), NoCache: see build.Options.
+	WheelsDir, CacheDir string
+	NoCache             bool
+	// Platforms are the target platforms (none: the host's). Each is
+	// built; with several the layout gets one OCI index of them, and Load
+	// and Tarball take the host's.
+	Platforms []platform.Platform
 	// Revision overrides the git revision (label and sha tag).
 	Revision string
 	// Tags are extra tags besides the computed ones.
@@ -69,6 +70,13 @@ type BuildOptions struct {
 func Build(ctx context.Context, o BuildOptions) error {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
+	}
+	if len(o.Platforms) == 0 {
+		o.Platforms = []platform.Platform{platform.Host()}
+	}
+	// --load and --tarball take one image: the host's platform.
+	if len(o.Platforms) > 1 && !slices.Contains(o.Platforms, platform.Host()) && (o.Load || o.Tarball != "") {
+		return UsageError{fmt.Errorf("--load and --tarball take the host's platform, %s, which --platform does not list", platform.Host())}
 	}
 	if o.Progress == "" {
 		o.Progress = "auto"
@@ -102,7 +110,7 @@ func Build(ctx context.Context, o BuildOptions) error {
 	for _, res := range built {
 		prefix := ""
 		if len(built) > 1 {
-			prefix = res.arch + " "
+			prefix = res.platform.Arch() + " "
 		}
 		for _, l := range res.Layers {
 			total += l.Meta.UncompressedSize
@@ -148,22 +156,14 @@ func buildAndWrite(ctx context.Context, o BuildOptions, r *recipe.Recipe, reposi
 	if err != nil {
 		return nil, out, err
 	}
-	// --load and --tarball take one image: the host's platform.
-	host := built[0].Image
-	if len(built) > 1 {
-		host = nil
-		for _, b := range built {
-			if b.arch == runtime.GOARCH {
-				host = b.Image
-			}
-		}
-		if host == nil && (o.Load || o.Tarball != "") {
-			return nil, out, UsageError{fmt.Errorf("--load and --tarball take the host's platform, linux/%s, which --platform does not list", runtime.GOARCH)}
-		}
-	}
 	artifact, err := attestAll(o, r, repository, src, built, display)
 	if err != nil {
 		return nil, out, err
+	}
+	// --load and --tarball take one image: the host's platform.
+	host := artifact.Images[0].Image
+	if len(built) > 1 {
+		host, _ = artifact.Image(platform.Host())
 	}
 	if out.digest, err = artifact.Digest(); err != nil {
 		return nil, out, err
@@ -231,17 +231,13 @@ func readSource(ctx context.Context, o BuildOptions, step *progress.Step) (sourc
 // buildPlatforms builds r for each platform asked for; every platform must
 // get the same package version.
 func buildPlatforms(ctx context.Context, o BuildOptions, r *recipe.Recipe, src sourceFacts, display *progress.Display) ([]archResult, error) {
-	archs := o.Archs
-	if len(archs) == 0 {
-		archs = []string{o.Arch}
-	}
 	var built []archResult
-	for _, arch := range archs {
+	for _, p := range o.Platforms {
 		res, err := build.Build(ctx, build.Options{
 			Recipe:    r,
 			RepoRoot:  src.root,
 			WheelsDir: o.WheelsDir,
-			Arch:      arch,
+			Platform:  p,
 			Epoch:     src.epoch,
 			Revision:  src.revision,
 			Cache:     &build.Cache{Dir: src.cacheDir, Refresh: o.NoCache},
@@ -251,16 +247,16 @@ func buildPlatforms(ctx context.Context, o BuildOptions, r *recipe.Recipe, src s
 			Mirror:    o.Mirror,
 		})
 		if err != nil {
-			if len(archs) > 1 {
-				err = fmt.Errorf("linux/%s: %w", arch, err)
+			if len(o.Platforms) > 1 {
+				err = fmt.Errorf("%s: %w", p, err)
 			}
 			return nil, err
 		}
 		if len(built) > 0 && res.PackageVersion != built[0].PackageVersion {
-			return nil, fmt.Errorf("linux/%s has %s %s, linux/%s has %s: the mirror changed between the builds; build again",
-				arch, r.Version.Package, res.PackageVersion, built[0].arch, built[0].PackageVersion)
+			return nil, fmt.Errorf("%s has %s %s, %s has %s: the mirror changed between the builds; build again",
+				p, r.Version.Package, res.PackageVersion, built[0].platform, built[0].PackageVersion)
 		}
-		built = append(built, archResult{Result: res, arch: arch})
+		built = append(built, archResult{Result: res, platform: p})
 	}
 	return built, nil
 }
@@ -270,16 +266,16 @@ func buildPlatforms(ctx context.Context, o BuildOptions, r *recipe.Recipe, src s
 func attestAll(o BuildOptions, r *recipe.Recipe, repository string, src sourceFacts, built []archResult, display *progress.Display) (*Artifact, error) {
 	var images []PlatformImage
 	for _, b := range built {
-		step := display.Start("[sbom] SBOM and provenance of linux/" + b.arch)
+		step := display.Start("[sbom] SBOM and provenance of " + b.platform.String())
 		atts, err := attest(attestInputs{
-			root: src.root, recipeFile: o.Recipe, recipe: r, result: b.Result, arch: b.arch,
+			root: src.root, recipeFile: o.Recipe, recipe: r, result: b.Result, platform: b.platform,
 			repository: repository, revision: src.revision, epoch: src.epoch, cacheDir: src.cacheDir,
 		}, step)
 		step.Done(err)
 		if err != nil {
 			return nil, err
 		}
-		images = append(images, PlatformImage{Platform: "linux/" + b.arch, Image: b.Image, Attachments: atts})
+		images = append(images, PlatformImage{Platform: b.platform, Image: b.Image, Attachments: atts})
 	}
 	return newArtifact(images)
 }
@@ -316,7 +312,7 @@ func writeOutputs(ctx context.Context, o BuildOptions, r *recipe.Recipe, reposit
 // archResult is the build of one platform.
 type archResult struct {
 	*build.Result
-	arch string
+	platform platform.Platform
 }
 
 // only publishes img, whatever it is given: an output that holds a single

@@ -17,6 +17,7 @@ import (
 
 	"github.com/synapse-image/synapse-image/image/build"
 	"github.com/synapse-image/synapse-image/image/names"
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/image/publish"
 )
 
@@ -106,7 +107,7 @@ func TestBuild(t *testing.T) {
 		Recipe:    filepath.Join(root, "recipe.yaml"),
 		Root:      root,
 		WheelsDir: filepath.Join(root, "wheels"),
-		Arch:      "amd64",
+		Platforms: []platform.Platform{platform.AMD64},
 		CacheDir:  t.TempDir(),
 		Revision:  "0123456789abcdef0123456789abcdef01234567",
 		Tarball:   tarFile,

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/synapse-image/synapse-image/image/names"
+	"github.com/synapse-image/synapse-image/image/platform"
 )
 
 // TestBuildTwoPlatforms builds the test recipe for amd64 and arm64 (with
@@ -33,7 +34,7 @@ func TestBuildTwoPlatforms(t *testing.T) {
 	fake := &fakeRootFS{}
 	opt := BuildOptions{
 		Recipe: filepath.Join(root, "recipe.yaml"), Root: root, WheelsDir: filepath.Join(root, "wheels"),
-		Archs: []string{"arm64", "amd64"}, CacheDir: t.TempDir(), Revision: "0123456789abcdef0123456789abcdef01234567",
+		Platforms: []platform.Platform{platform.ARM64, platform.AMD64}, CacheDir: t.TempDir(), Revision: "0123456789abcdef0123456789abcdef01234567",
 		Tarball: tarFile, Progress: "plain", RootFS: fake, Mirror: fakeMirror,
 		Getenv: func(k string) string { return map[string]string{"SOURCE_DATE_EPOCH": "1764201600"}[k] },
 	}
@@ -49,12 +50,12 @@ func TestBuildTwoPlatforms(t *testing.T) {
 	require.Equal(t, 3, fake.calls)
 	var roots []string
 	for _, in := range fake.installs {
-		roots = append(roots, in.Arch+" "+strings.Join(in.Debian.Packages, ","))
+		roots = append(roots, in.Platform.Arch()+" "+strings.Join(in.Debian.Packages, ","))
 	}
-	foreign := map[string]string{"amd64": "arm64", "arm64": "amd64"}[runtime.GOARCH]
+	foreign := map[platform.Platform]platform.Platform{platform.AMD64: platform.ARM64, platform.ARM64: platform.AMD64}[platform.Host()]
 	assert.ElementsMatch(t, []string{"amd64 matrix-synapse", "arm64 matrix-synapse", runtime.GOARCH + " python3"}, roots)
 	for _, in := range fake.installs {
-		if in.Arch == foreign {
+		if in.Platform == foreign {
 			assert.NotEmpty(t, in.NativeRoot, "the foreign platform's root unpacks with the native root's dpkg-deb")
 		}
 	}
@@ -83,7 +84,7 @@ func TestBuildTwoPlatforms(t *testing.T) {
 		cf, err := img.ConfigFile()
 		require.NoError(t, err)
 		assert.Equal(t, arch, cf.Architecture)
-		sbomDoc, prov := attachmentData(t, platformOf(t, a, "linux/"+arch))
+		sbomDoc, prov := attachmentData(t, platformOf(t, a, platform.Of(&v1.ConfigFile{Architecture: arch})))
 		assert.Contains(t, string(sbomDoc), "/"+digest.String()+`"`, "the %s SBOM describes the %s image", arch, arch)
 		assert.Contains(t, string(prov), `"platform": "linux/`+arch+`"`)
 		assert.Contains(t, string(prov), digest.Hex)
@@ -103,7 +104,7 @@ func TestBuildTwoPlatforms(t *testing.T) {
 	sbomOf := func() []byte {
 		a, err := ReadArtifact(filepath.Join(root, names.LayoutDir("pipeline-test")))
 		require.NoError(t, err)
-		sbomDoc, _ := attachmentData(t, platformOf(t, a, "linux/arm64"))
+		sbomDoc, _ := attachmentData(t, platformOf(t, a, platform.ARM64))
 		return sbomDoc
 	}
 	sbomBefore := sbomOf()
@@ -115,11 +116,8 @@ func TestBuildTwoPlatforms(t *testing.T) {
 	assert.Equal(t, 3, fake.calls, "everything cached")
 
 	// --load/--tarball without the host's platform: refused, nothing written.
-	other := "arm64"
-	if runtime.GOARCH == "arm64" {
-		other = "amd64"
-	}
-	opt.Archs = []string{other, "riscv64"}
+	// (riscv64 is no platform of the image: it stands for any but the host's.)
+	opt.Platforms = []platform.Platform{foreign, platform.Of(&v1.ConfigFile{Architecture: "riscv64"})}
 	opt.Tarball = filepath.Join(t.TempDir(), "x.tar")
 	var out, log bytes.Buffer
 	opt.Stdout, opt.Log = &out, &log
@@ -131,10 +129,10 @@ func TestBuildTwoPlatforms(t *testing.T) {
 }
 
 // platformOf is a's image of platform.
-func platformOf(t *testing.T, a *Artifact, platform string) PlatformImage {
+func platformOf(t *testing.T, a *Artifact, p platform.Platform) PlatformImage {
 	t.Helper()
-	i := slices.IndexFunc(a.Images, func(p PlatformImage) bool { return p.Platform == platform })
-	require.NotEqual(t, -1, i, "no %s image", platform)
+	i := slices.IndexFunc(a.Images, func(img PlatformImage) bool { return img.Platform == p })
+	require.NotEqual(t, -1, i, "no %s image", p)
 	return a.Images[i]
 }
 
@@ -153,20 +151,20 @@ func TestArtifactImage(t *testing.T) {
 	require.NoError(t, err)
 	both, err := newArtifact([]PlatformImage{{Image: arm64}, {Image: amd64}})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"linux/amd64", "linux/arm64"}, []string{both.Images[0].Platform, both.Images[1].Platform}, "in the index's order")
+	assert.Equal(t, []platform.Platform{platform.AMD64, platform.ARM64}, []platform.Platform{both.Images[0].Platform, both.Images[1].Platform}, "in the index's order")
 
 	tests := []struct {
 		name     string
 		a        *Artifact
-		platform string
+		platform platform.Platform
 		want     v1.Image
 		err      string
 	}{
-		{"one image", single, "linux/amd64", amd64, ""},
-		{"one image, another platform", single, "linux/arm64", nil, "no linux/arm64 image (it has [linux/amd64]): build it with `go run . build --platform linux/arm64`"},
-		{"index, amd64", both, "linux/amd64", amd64, ""},
-		{"index, arm64", both, "linux/arm64", arm64, ""},
-		{"index, missing platform", both, "linux/riscv64", nil, "no linux/riscv64 image (it has [linux/amd64 linux/arm64])"},
+		{"one image", single, platform.AMD64, amd64, ""},
+		{"one image, another platform", single, platform.ARM64, nil, "no linux/arm64 image (it has [linux/amd64]): build it with `go run . build --platform linux/arm64`"},
+		{"index, amd64", both, platform.AMD64, amd64, ""},
+		{"index, arm64", both, platform.ARM64, arm64, ""},
+		{"index, missing platform", both, platform.Of(&v1.ConfigFile{Architecture: "riscv64"}), nil, "no linux/riscv64 image (it has [linux/amd64 linux/arm64])"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

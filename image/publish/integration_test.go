@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/synapse-image/synapse-image/image/names"
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/image/tags"
 	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
@@ -166,11 +166,11 @@ func builtImage(t *testing.T, ctx context.Context) (v1.Image, string) {
 		for _, img := range imgs {
 			cf, err := img.ConfigFile()
 			require.NoError(t, err)
-			if cf.Architecture == runtime.GOARCH {
+			if platform.Of(cf) == platform.Host() {
 				return img, dir
 			}
 		}
-		require.Failf(t, "no image of the host's platform", "%s has no linux/%s image: build it with `go run . build`", dir, runtime.GOARCH)
+		require.Failf(t, "no image of the host's platform", "%s has no %s image: build it with `go run . build`", dir, platform.Host())
 	}
 	ref := os.Getenv("SYNAPSE_IMAGE")
 	if ref == "" {
