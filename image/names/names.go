@@ -19,9 +19,6 @@ const (
 	LabelCreated = "org.opencontainers.image.created"
 )
 
-// AnnotationRefName names an image inside an OCI layout's index.json.
-const AnnotationRefName = "org.opencontainers.image.ref.name"
-
 // DefaultRecipe is the recipe `go run . build` builds without --recipe;
 // DefaultRecipeName is the name: it gives (a test keeps the two together).
 const (

@@ -88,7 +88,7 @@ func TestAttachAsReferrers(t *testing.T) {
 
 			img := testImage(t, nil)
 			d := digest(t, img)
-			o := Options{Registry: host, Repository: "attach/synapse", Tags: []string{"latest"}, Keychain: anonymous, Attachments: testAttachments(d)}
+			o := Options{Refs: refs(t, host, "attach/synapse", false, "latest"), Keychain: anonymous, Attachments: testAttachments(d)}
 			p := NewRegistry(o)
 			_, err := p.Publish(context.Background(), img)
 			require.NoError(t, err)

@@ -71,8 +71,8 @@ func TestPublishToRegistry(t *testing.T) {
 	require.NoError(t, err)
 
 	tagList := []string{"publish-e2e"}
-	if info, err := Inspect(img); err == nil {
-		tagList = info.Tags(tags.Options{})
+	if l, err := tags.FromLabels(cf.Config.Labels); err == nil {
+		tagList = l.Tags(tags.Options{})
 	} else {
 		t.Logf("%s has no version labels (%v): publishing under %v", source, err, tagList)
 	}
@@ -81,7 +81,7 @@ func TestPublishToRegistry(t *testing.T) {
 	_, _ = rand.Read(suffix)
 	repo := "publish-e2e/synapse-" + hex.EncodeToString(suffix)
 	counter := &writeCounter{next: remote.DefaultTransport}
-	opt := Options{Registry: reg, Repository: repo, Tags: tagList, Transport: counter, Log: t.Logf}
+	opt := Options{Refs: refs(t, reg, repo, false, tagList...), Transport: counter, Log: t.Logf}
 
 	start := time.Now()
 	results, err := NewRegistry(opt).Publish(ctx, img)
@@ -105,10 +105,10 @@ func TestPublishToRegistry(t *testing.T) {
 
 	// --no-overwrite against a tag that points elsewhere: refused, registry unchanged.
 	other := testImage(t, nil)
-	_, err = NewRegistry(Options{Registry: reg, Repository: repo, Tags: []string{"publish-e2e-other"}}).Publish(ctx, other)
+	_, err = NewRegistry(Options{Refs: refs(t, reg, repo, false, "publish-e2e-other")}).Publish(ctx, other)
 	require.NoError(t, err)
 	noOverwrite := opt
-	noOverwrite.Tags = append([]string{"publish-e2e-new"}, append(slices.Clone(tagList), "publish-e2e-other")...)
+	noOverwrite.Refs = refs(t, reg, repo, false, append([]string{"publish-e2e-new"}, append(slices.Clone(tagList), "publish-e2e-other")...)...)
 	noOverwrite.NoOverwrite = true
 	_, err = NewRegistry(noOverwrite).Publish(ctx, img)
 	var conflict *ConflictError

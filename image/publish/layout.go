@@ -13,9 +13,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-
-	"github.com/synapse-image/synapse-image/image/names"
-	"github.com/synapse-image/synapse-image/image/tags"
 )
 
 // Layout writes the artifact as an OCI image layout in Dir, replacing what
@@ -34,6 +31,9 @@ type Layout struct {
 	// Attachments are each attached to its Subject, a manifest of the artifact.
 	Attachments []Attachment
 }
+
+// annotationRefName names a manifest in an OCI layout's index.json.
+const annotationRefName = "org.opencontainers.image.ref.name"
 
 func (l Layout) String() string { return "OCI layout " + l.Dir }
 
@@ -69,7 +69,7 @@ func (l Layout) write(a Artifact) error {
 	}
 	var opts []layout.Option
 	if l.RefName != "" {
-		opts = append(opts, layout.WithAnnotations(map[string]string{names.AnnotationRefName: l.RefName}))
+		opts = append(opts, layout.WithAnnotations(map[string]string{annotationRefName: l.RefName}))
 	}
 	switch a := a.(type) {
 	case v1.Image:
@@ -230,50 +230,4 @@ func checkBlobs(dir string, img v1.Image) error {
 		}
 	}
 	return nil
-}
-
-// Info is what publishing needs to know about an image, from its config labels.
-type Info struct {
-	Digest v1.Hash
-	// Version is the Synapse version inside, from the Debian package version
-	// label or, without it, the OCI version label.
-	Version tags.Version
-	// Revision is the git revision of the recipe (may be empty).
-	Revision string
-	// Title is the image title label (may be empty).
-	Title string
-}
-
-// Inspect reads the labels of img.
-func Inspect(img v1.Image) (Info, error) {
-	var info Info
-	d, err := img.Digest()
-	if err != nil {
-		return info, fmt.Errorf("image digest: %w", err)
-	}
-	info.Digest = d
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return info, fmt.Errorf("image %s: config: %w", d, err)
-	}
-	labels := cf.Config.Labels
-	info.Revision = labels[names.LabelRevision]
-	info.Title = labels[names.LabelTitle]
-	switch {
-	case labels[names.LabelPackageVersion] != "":
-		info.Version, err = tags.ParseDebian(labels[names.LabelPackageVersion])
-	case labels[names.LabelVersion] != "":
-		info.Version, err = tags.ParseUpstream(labels[names.LabelVersion])
-	default:
-		return info, fmt.Errorf("image %s has neither label %s nor %s: give the tags with --tag", d, names.LabelPackageVersion, names.LabelVersion)
-	}
-	if err != nil {
-		return info, fmt.Errorf("image %s: %w", d, err)
-	}
-	return info, nil
-}
-
-// Tags are the image's tags by the rules of package tags.
-func (i Info) Tags(opt tags.Options) []string {
-	return tags.For(i.Version, i.Revision, opt)
 }

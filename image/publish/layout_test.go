@@ -13,9 +13,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/match"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/synapse-image/synapse-image/image/names"
-	"github.com/synapse-image/synapse-image/image/tags"
 )
 
 // writeLayout writes an OCI layout whose index holds the given images, as
@@ -113,44 +110,6 @@ func TestReadLayoutRejects(t *testing.T) {
 			_, _, err := ReadLayout(dir)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), strings.ReplaceAll(tt.wantErr, "DIR", dir))
-		})
-	}
-}
-
-func TestInspect(t *testing.T) {
-	const rev = "0123abcdef0123abcdef0123abcdef0123abcdef"
-	tests := []struct {
-		name    string
-		labels  map[string]string
-		want    []string
-		wantErr string
-	}{
-		{"release", map[string]string{names.LabelVersion: "1.160.0", names.LabelPackageVersion: "1.160.0-1", names.LabelRevision: rev, names.LabelTitle: "synapse"},
-			[]string{"v1.160.0", "v1.160", "latest", "sha-0123abc"}, ""},
-		{"pre-release", map[string]string{names.LabelVersion: "1.161.0rc1", names.LabelPackageVersion: "1.161.0~rc1-1", names.LabelRevision: rev},
-			[]string{"v1.161.0rc1", "sha-0123abc"}, ""},
-		{"no package label", map[string]string{names.LabelVersion: "1.161.0rc1", names.LabelRevision: rev},
-			[]string{"v1.161.0rc1", "sha-0123abc"}, ""},
-		{"no revision", map[string]string{names.LabelPackageVersion: "1.160.0-1"},
-			[]string{"v1.160.0", "v1.160", "latest"}, ""},
-		{"no version", map[string]string{names.LabelRevision: rev}, nil,
-			"has neither label dev.synapse-image.package-version nor org.opencontainers.image.version: give the tags with --tag"},
-		{"bad package version", map[string]string{names.LabelPackageVersion: "latest"}, nil, `package version "latest"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			img := testImage(t, tt.labels)
-			info, err := Inspect(img)
-			if tt.wantErr != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tt.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, digest(t, img), info.Digest)
-			assert.Equal(t, tt.labels[names.LabelRevision], info.Revision)
-			assert.Equal(t, tt.labels[names.LabelTitle], info.Title)
-			assert.Equal(t, tt.want, info.Tags(tags.Options{}))
 		})
 	}
 }

@@ -33,6 +33,7 @@ import (
 // handler that records every request, so tests can tell what a push wrote.
 type testRegistry struct {
 	host string // 127.0.0.1:PORT
+	t    *testing.T
 
 	mu       sync.Mutex
 	requests []string // "METHOD PATH"
@@ -40,7 +41,7 @@ type testRegistry struct {
 
 func newTestRegistry(t *testing.T, wrap ...func(http.Handler) http.Handler) *testRegistry {
 	t.Helper()
-	r := &testRegistry{}
+	r := &testRegistry{t: t}
 	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	for _, w := range wrap {
 		h = w(h)
@@ -125,7 +126,7 @@ func digest(t *testing.T, img Artifact) v1.Hash {
 var anonymous = authn.NewMultiKeychain()
 
 func opts(reg *testRegistry, tags ...string) Options {
-	return Options{Registry: reg.host, Repository: "publish-test/synapse", Tags: tags, Keychain: anonymous}
+	return Options{Refs: refs(reg.t, reg.host, "publish-test/synapse", false, tags...), Keychain: anonymous}
 }
 
 func TestPublishPushesEveryTag(t *testing.T) {
@@ -169,7 +170,7 @@ func TestPublishSameImageAgainWritesNothing(t *testing.T) {
 	assert.Empty(t, reg.writes(), "publishing the same image again must write nothing")
 
 	// A new tag for an image the registry has: only its manifest is written.
-	o.Tags = []string{"v1.160.0", "sha-0123abc"}
+	o.Refs = refs(t, reg.host, "publish-test/synapse", false, "v1.160.0", "sha-0123abc")
 	res, err = NewRegistry(o).Publish(context.Background(), img)
 	require.NoError(t, err)
 	assert.Equal(t, []Action{Unchanged, Pushed}, []Action{res[0].Action, res[1].Action})
@@ -221,7 +222,7 @@ func TestPublishNoOverwrite(t *testing.T) {
 	assert.Equal(t, digest(t, old).String(), reg.digestOf(t, "publish-test/synapse", "latest"))
 
 	// Tags that already point at the image are no conflict.
-	o.Tags = []string{"v1.160.1", "sha-0123abc"}
+	o.Refs = refs(t, reg.host, "publish-test/synapse", false, "v1.160.1", "sha-0123abc")
 	res, err = NewRegistry(o).Publish(context.Background(), img)
 	require.NoError(t, err)
 	assert.Equal(t, []Action{Pushed, Unchanged}, []Action{res[0].Action, res[1].Action})
@@ -324,7 +325,7 @@ func TestPublishUnreachable(t *testing.T) {
 	host := l.Addr().String()
 	require.NoError(t, l.Close()) // nothing listens there now
 
-	o := Options{Registry: host, Repository: "synapse", Tags: []string{"latest"}, Keychain: anonymous}
+	o := Options{Refs: refs(t, host, "synapse", false, "latest"), Keychain: anonymous}
 	_, err = NewRegistry(o).Publish(context.Background(), testImage(t, nil))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "registry "+host+" is unreachable: ")
@@ -389,7 +390,7 @@ func TestPublishPlainHTTPRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s insecure=%v tls=%v", tt.registry, tt.insecure, tt.tls), func(t *testing.T) {
 			rt := &redirect{target: reg.host, tls: tt.tls}
-			o := Options{Registry: tt.registry, Repository: "synapse", Tags: []string{"latest"},
+			o := Options{Refs: refs(t, tt.registry, "synapse", tt.insecure, "latest"),
 				Insecure: tt.insecure, Keychain: anonymous, Transport: rt}
 			_, err := NewRegistry(o).Publish(context.Background(), img)
 			if tt.wantErr == "" {
@@ -411,28 +412,45 @@ func TestPublishPlainHTTPRules(t *testing.T) {
 	}
 }
 
-func TestPublishRejectsBadInput(t *testing.T) {
-	img := testImage(t, nil)
+func TestReferencesRejectsBadInput(t *testing.T) {
 	tests := []struct {
-		name    string
-		opt     Options
-		wantErr string
+		name                 string
+		registry, repository string
+		tags                 []string
+		wantErr              string
 	}{
-		{"no registry", Options{Repository: "synapse", Tags: []string{"latest"}}, "registry: empty, expected HOST[:PORT]"},
-		{"scheme", Options{Registry: "http://127.0.0.1:5000", Repository: "synapse", Tags: []string{"latest"}}, "without a scheme"},
-		{"path in registry", Options{Registry: "127.0.0.1:5000/org", Repository: "synapse", Tags: []string{"latest"}}, "give the path with --repository"},
-		{"no repository", Options{Registry: "127.0.0.1:5000", Tags: []string{"latest"}}, "repository: empty"},
-		{"upper-case repository", Options{Registry: "127.0.0.1:5000", Repository: "Synapse", Tags: []string{"latest"}}, `repository "Synapse": expected lower-case`},
-		{"no tags", Options{Registry: "127.0.0.1:5000", Repository: "synapse"}, "no tags to publish"},
-		{"bad tag", Options{Registry: "127.0.0.1:5000", Repository: "synapse", Tags: []string{"v1.160.0+1"}}, `tag "v1.160.0+1": expected letters`},
+		{"no registry", "", "synapse", []string{"latest"}, "registry: empty, expected HOST[:PORT]"},
+		{"scheme", "http://127.0.0.1:5000", "synapse", []string{"latest"}, "without a scheme"},
+		{"path in registry", "127.0.0.1:5000/org", "synapse", []string{"latest"}, "give the path with --repository"},
+		{"no repository", "127.0.0.1:5000", "", []string{"latest"}, "repository: empty"},
+		{"upper-case repository", "127.0.0.1:5000", "Synapse", []string{"latest"}, `repository "Synapse": expected lower-case`},
+		{"no tags", "127.0.0.1:5000", "synapse", nil, "no tags to publish"},
+		{"bad tag", "127.0.0.1:5000", "synapse", []string{"v1.160.0+1"}, `tag "v1.160.0+1": expected letters`},
+		{"tag with a colon", "127.0.0.1:5000", "synapse", []string{"a:b"}, `tag "a:b": expected letters`},
+		{"tag with a slash", "127.0.0.1:5000", "synapse", []string{"a/b"}, `tag "a/b": expected letters`},
+		{"tag starting with a dot", "127.0.0.1:5000", "synapse", []string{".a"}, `tag ".a": expected letters`},
+		{"tag starting with a dash", "127.0.0.1:5000", "synapse", []string{"-a"}, `tag "-a": expected letters`},
+		{"empty tag", "127.0.0.1:5000", "synapse", []string{""}, `tag "": expected letters`},
+		{"tag of 129", "127.0.0.1:5000", "synapse", []string{strings.Repeat("a", 129)}, `expected letters`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewRegistry(tt.opt).Publish(context.Background(), img)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.wantErr)
+			_, err := References(tt.registry, tt.repository, tt.tags, false)
+			assert.ErrorContains(t, err, tt.wantErr)
 		})
 	}
+	got, err := References("127.0.0.1:5000", "org/synapse", []string{"latest", "v1.160.0", "latest"}, false)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"127.0.0.1:5000/org/synapse:latest", "127.0.0.1:5000/org/synapse:v1.160.0"}, []string{got[0].String(), got[1].String()}, "a repeated tag counts once")
+	assert.Len(t, got, 2)
+}
+
+// refs are References that must be good.
+func refs(t *testing.T, registry, repository string, insecure bool, tags ...string) []name.Tag {
+	t.Helper()
+	r, err := References(registry, repository, tags, insecure)
+	require.NoError(t, err)
+	return r
 }
 
 func TestIsLoopback(t *testing.T) {

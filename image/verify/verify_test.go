@@ -110,7 +110,7 @@ func testVerify(t *testing.T, host string) {
 	ref := repo.Tag("latest")
 	sv, pub := keyPair(t)
 	publishOpts := func(tags ...string) publish.Options {
-		return publish.Options{Registry: host, Repository: repoName, Tags: tags, Keychain: authn.NewMultiKeychain()}
+		return publish.Options{Refs: refs(t, host, repoName, tags...), Keychain: authn.NewMultiKeychain()}
 	}
 
 	img := platformImage(t)
@@ -190,7 +190,7 @@ func testVerifyIndex(t *testing.T, host string) {
 		require.NoError(t, err)
 		atts = append(atts, attestationsOf(t, img, d)...)
 	}
-	o := publish.Options{Registry: host, Repository: repoName, Tags: []string{"latest"}, Keychain: authn.NewMultiKeychain(), Attachments: atts, Signer: sv}
+	o := publish.Options{Refs: refs(t, host, repoName, "latest"), Keychain: authn.NewMultiKeychain(), Attachments: atts, Signer: sv}
 	_, err = publish.NewRegistry(o).Publish(ctx, idx)
 	require.NoError(t, err)
 	idxDigest, err := idx.Digest()
@@ -211,7 +211,7 @@ func testVerifyIndex(t *testing.T, host string) {
 	other := archImage(t, "arm64")
 	forged, err := publish.NewIndex(amd, other)
 	require.NoError(t, err)
-	_, err = publish.NewRegistry(publish.Options{Registry: host, Repository: repoName, Tags: []string{"latest"}, Keychain: authn.NewMultiKeychain()}).Publish(ctx, forged)
+	_, err = publish.NewRegistry(publish.Options{Refs: refs(t, host, repoName, "latest"), Keychain: authn.NewMultiKeychain()}).Publish(ctx, forged)
 	require.NoError(t, err)
 	checks = Verify(ctx, ref, Options{Key: pub})
 	out = lines(checks)
@@ -273,9 +273,8 @@ func TestPublishAndVerifyTheBuiltImage(t *testing.T) {
 	repoName := randomRepo("verify-e2e")
 	var stdout, log bytes.Buffer
 	err = pipeline.Publish(ctx, pipeline.PublishOptions{
-		From:     layout,
-		Registry: publish.Options{Registry: reg, Repository: repoName, Tags: []string{"verify-e2e"}, Keychain: authn.NewMultiKeychain(), Signer: sv},
-		Stdout:   &stdout, Log: &log,
+		From: layout, Registry: reg, Repository: repoName, Tags: []string{"verify-e2e"}, Auth: authn.Anonymous, Signer: sv,
+		Stdout: &stdout, Log: &log,
 	})
 	require.NoError(t, err, log.String())
 	t.Logf("publish:\n%s%s", log.String(), stdout.String())
@@ -296,4 +295,12 @@ func randomRepo(prefix string) string {
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
 	return prefix + "/synapse-" + hex.EncodeToString(suffix)
+}
+
+// refs are the tags of repository in registry, as publish takes them.
+func refs(t *testing.T, registry, repository string, tags ...string) []name.Tag {
+	t.Helper()
+	r, err := publish.References(registry, repository, tags, false)
+	require.NoError(t, err)
+	return r
 }
