@@ -20,16 +20,7 @@ import (
 	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
 
-func synapseImage(t *testing.T) string {
-	t.Helper()
-	img := os.Getenv("SYNAPSE_IMAGE")
-	if img == "" {
-		img = "synapse:latest"
-	}
-	dockertest.RequireEngine(t)
-	dockertest.RequireImage(t, img, "build it with `go run . build --load`, or set SYNAPSE_IMAGE")
-	return img
-}
+func synapseImage(t *testing.T) string { return dockertest.SynapseImage(t) }
 
 type inspected struct {
 	ID     string `json:"Id"`

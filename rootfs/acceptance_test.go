@@ -49,10 +49,10 @@ func setupDocker(t *testing.T) dockerEnv {
 	dockertest.RequireEngine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	image := os.Getenv("SYNAPSE_IMAGE")
+	image := dockertest.SynapseImageRef()
 	candidates := []string{image}
-	if image == "" {
-		candidates = []string{"synapse:latest", "synapse-rootfs:dev"}
+	if os.Getenv("SYNAPSE_IMAGE") == "" {
+		candidates = append(candidates, "synapse-rootfs:dev")
 	}
 	var arch string
 	for _, c := range candidates {

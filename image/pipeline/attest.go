@@ -8,10 +8,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"os"
 	"path/filepath"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/synapse-image/synapse-image/image/build"
 	"github.com/synapse-image/synapse-image/image/platform"
@@ -108,17 +109,6 @@ func attest(in attestInputs, step *progress.Step) ([]publish.Attachment, error) 
 		{Subject: digest, ArtifactType: publish.ArtifactTypeSPDX, Data: doc.Bytes(), Created: in.epoch},
 		{Subject: digest, ArtifactType: publish.ArtifactTypeInToto, Data: prov.Bytes(), Created: in.epoch},
 	}, nil
-}
-
-func writeFileAtomic(file string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return err
-	}
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
 }
 
 func fileSHA256(file string) (string, error) {

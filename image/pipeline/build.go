@@ -22,6 +22,7 @@ import (
 	"github.com/synapse-image/synapse-image/image/recipe"
 	"github.com/synapse-image/synapse-image/image/source"
 	"github.com/synapse-image/synapse-image/image/tags"
+	"github.com/synapse-image/synapse-image/internal/atomicfile"
 )
 
 // cacheMaxAge is how long a cache entry is kept after its last use.
@@ -357,5 +358,5 @@ func writePackageList(file string, pkgs map[string]string) error {
 	for _, n := range list {
 		fmt.Fprintf(&b, "%s %s\n", n, pkgs[n])
 	}
-	return writeFileAtomic(file, []byte(b.String()))
+	return atomicfile.WriteReplace(file, []byte(b.String()), 0o644)
 }

@@ -4,20 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/internal/registrytest"
 )
 
 func testAttachments(subject v1.Hash) []Attachment {
@@ -71,20 +68,8 @@ func checkReferrers(t *testing.T, repo name.Repository, subject v1.Hash, want []
 func TestAttachAsReferrers(t *testing.T) {
 	for _, api := range []bool{true, false} {
 		t.Run(map[bool]string{true: "referrers API", false: "fallback tag"}[api], func(t *testing.T) {
-			var mu sync.Mutex
-			var writes []string
-			h := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(api))
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-				if req.Method != http.MethodGet && req.Method != http.MethodHead {
-					mu.Lock()
-					writes = append(writes, req.Method+" "+req.URL.Path)
-					mu.Unlock()
-				}
-				h.ServeHTTP(w, req)
-			}))
-			defer srv.Close()
-			take := func() []string { mu.Lock(); defer mu.Unlock(); w := writes; writes = nil; return w }
-			host := strings.TrimPrefix(srv.URL, "http://")
+			reg := registrytest.New(t, registrytest.WithReferrers(api))
+			take, host := reg.Writes, reg.Host
 
 			img := testImage(t, nil)
 			d := digest(t, img)

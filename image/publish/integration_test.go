@@ -172,10 +172,7 @@ func builtImage(t *testing.T, ctx context.Context) (v1.Image, string) {
 		}
 		require.Failf(t, "no image of the host's platform", "%s has no %s image: build it with `go run . build`", dir, platform.Host())
 	}
-	ref := os.Getenv("SYNAPSE_IMAGE")
-	if ref == "" {
-		ref = "synapse:latest"
-	}
+	ref := dockertest.SynapseImageRef()
 	dockertest.RequireImage(t, ref, fmt.Sprintf("and there is no OCI layout at %s: run `go run . build --load`", dir))
 	tar := filepath.Join(t.TempDir(), "image.tar")
 	dockertest.Must(t, ctx, "save", "--output", tar, ref)

@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +17,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -27,49 +24,27 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/internal/registrytest"
 )
 
-// testRegistry is go-containerregistry's in-process registry behind a
-// handler that records every request, so tests can tell what a push wrote.
+// testRegistry is the in-process registry (internal/registrytest).
 type testRegistry struct {
-	host string // 127.0.0.1:PORT
-	t    *testing.T
-
-	mu       sync.Mutex
-	requests []string // "METHOD PATH"
+	*registrytest.Registry
+	t *testing.T
 }
 
 func newTestRegistry(t *testing.T, wrap ...func(http.Handler) http.Handler) *testRegistry {
 	t.Helper()
-	r := &testRegistry{t: t}
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var opts []registrytest.Option
 	for _, w := range wrap {
-		h = w(h)
+		opts = append(opts, registrytest.Wrap(w))
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		r.requests = append(r.requests, req.Method+" "+req.URL.Path)
-		r.mu.Unlock()
-		h.ServeHTTP(w, req)
-	}))
-	t.Cleanup(srv.Close)
-	r.host = strings.TrimPrefix(srv.URL, "http://")
-	return r
+	return &testRegistry{registrytest.New(t, opts...), t}
 }
 
 // writes returns the requests that change the registry, and forgets all.
-func (r *testRegistry) writes() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var w []string
-	for _, req := range r.requests {
-		if !strings.HasPrefix(req, "GET ") && !strings.HasPrefix(req, "HEAD ") {
-			w = append(w, req)
-		}
-	}
-	r.requests = nil
-	return w
-}
+func (r *testRegistry) writes() []string { return r.Writes() }
 
 // blobUploads counts the blob uploads started among writes.
 func blobUploads(writes []string) int {
@@ -95,7 +70,7 @@ func manifestPuts(writes []string) int {
 // digestOf is the digest a tag points at in the registry, or "" when it does not exist.
 func (r *testRegistry) digestOf(t *testing.T, repo, tag string) string {
 	t.Helper()
-	ref, err := name.NewTag(r.host + "/" + repo + ":" + tag)
+	ref, err := name.NewTag(r.Host + "/" + repo + ":" + tag)
 	require.NoError(t, err)
 	desc, err := remote.Head(ref)
 	if isNotFound(err) {
@@ -126,7 +101,7 @@ func digest(t *testing.T, img Artifact) v1.Hash {
 var anonymous = authn.NewMultiKeychain()
 
 func opts(reg *testRegistry, tags ...string) Options {
-	return Options{Refs: refs(reg.t, reg.host, "publish-test/synapse", false, tags...), Keychain: anonymous}
+	return Options{Refs: refs(reg.t, reg.Host, "publish-test/synapse", false, tags...), Keychain: anonymous}
 }
 
 func TestPublishPushesEveryTag(t *testing.T) {
@@ -146,7 +121,7 @@ func TestPublishPushesEveryTag(t *testing.T) {
 		assert.Equal(t, Pushed, res[i].Action)
 		assert.Equal(t, want, res[i].Digest)
 		assert.Equal(t, want.String(), reg.digestOf(t, "publish-test/synapse", tag))
-		assert.Equal(t, fmt.Sprintf("%s/publish-test/synapse:%s → %s (pushed)", reg.host, tag, want), res[i].String())
+		assert.Equal(t, fmt.Sprintf("%s/publish-test/synapse:%s → %s (pushed)", reg.Host, tag, want), res[i].String())
 	}
 	w := reg.writes()
 	assert.Equal(t, 3, blobUploads(w), "two layers and the config, each once: %v", w)
@@ -170,7 +145,7 @@ func TestPublishSameImageAgainWritesNothing(t *testing.T) {
 	assert.Empty(t, reg.writes(), "publishing the same image again must write nothing")
 
 	// A new tag for an image the registry has: only its manifest is written.
-	o.Refs = refs(t, reg.host, "publish-test/synapse", false, "v1.160.0", "sha-0123abc")
+	o.Refs = refs(t, reg.Host, "publish-test/synapse", false, "v1.160.0", "sha-0123abc")
 	res, err = NewRegistry(o).Publish(context.Background(), img)
 	require.NoError(t, err)
 	assert.Equal(t, []Action{Unchanged, Pushed}, []Action{res[0].Action, res[1].Action})
@@ -222,7 +197,7 @@ func TestPublishNoOverwrite(t *testing.T) {
 	assert.Equal(t, digest(t, old).String(), reg.digestOf(t, "publish-test/synapse", "latest"))
 
 	// Tags that already point at the image are no conflict.
-	o.Refs = refs(t, reg.host, "publish-test/synapse", false, "v1.160.1", "sha-0123abc")
+	o.Refs = refs(t, reg.Host, "publish-test/synapse", false, "v1.160.1", "sha-0123abc")
 	res, err = NewRegistry(o).Publish(context.Background(), img)
 	require.NoError(t, err)
 	assert.Equal(t, []Action{Pushed, Unchanged}, []Action{res[0].Action, res[1].Action})
@@ -280,7 +255,7 @@ func TestPublishCredentials(t *testing.T) {
 		{"docker config", func(o *Options) {
 			dir := t.TempDir()
 			auth := base64.StdEncoding.EncodeToString([]byte("user:secret"))
-			cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, reg.host, auth)
+			cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, reg.Host, auth)
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600))
 			t.Setenv("DOCKER_CONFIG", dir)
 			o.Keychain = nil // authn.DefaultKeychain
@@ -296,7 +271,7 @@ func TestPublishCredentials(t *testing.T) {
 				return
 			}
 			require.Error(t, err)
-			assert.Contains(t, err.Error(), "registry "+reg.host+" refused the credentials for publish-test/synapse (401 Unauthorized)")
+			assert.Contains(t, err.Error(), "registry "+reg.Host+" refused the credentials for publish-test/synapse (401 Unauthorized)")
 			assert.NotContains(t, err.Error(), "\n")
 			assert.NotContains(t, err.Error(), "wrong", "never print a password")
 		})
@@ -389,7 +364,7 @@ func TestPublishPlainHTTPRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s insecure=%v tls=%v", tt.registry, tt.insecure, tt.tls), func(t *testing.T) {
-			rt := &redirect{target: reg.host, tls: tt.tls}
+			rt := &redirect{target: reg.Host, tls: tt.tls}
 			o := Options{Refs: refs(t, tt.registry, "synapse", tt.insecure, "latest"),
 				Insecure: tt.insecure, Keychain: anonymous, Transport: rt}
 			_, err := NewRegistry(o).Publish(context.Background(), img)
@@ -487,7 +462,7 @@ func TestPublishFailureHalfwaySaysWhatWasWritten(t *testing.T) {
 	reg := newTestRegistry(t, failTag)
 	_, err := NewRegistry(opts(reg, "v1.160.0", "v1.160", "latest")).Publish(context.Background(), testImage(t, nil))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "registry "+reg.host+": ")
+	assert.Contains(t, err.Error(), "registry "+reg.Host+": ")
 	assert.Contains(t, err.Error(), "rejected by policy")
 	assert.Contains(t, err.Error(), "(tags already written: v1.160.0, v1.160)")
 	assert.NotContains(t, err.Error(), "\n")
@@ -543,7 +518,7 @@ func TestPublishNewRepositoryOnHubLikeRegistry(t *testing.T) {
 	assert.Equal(t, []Action{Unchanged, Pushed}, []Action{res[0].Action, res[1].Action})
 
 	// The pull-only check this guards against really fails here.
-	ref, err := name.NewTag(reg.host + "/publish-test/synapse:missing")
+	ref, err := name.NewTag(reg.Host + "/publish-test/synapse:missing")
 	require.NoError(t, err)
 	_, err = remote.Head(ref)
 	var terr *transport.Error

@@ -6,9 +6,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +14,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -34,6 +30,7 @@ import (
 	"github.com/synapse-image/synapse-image/image/sbom"
 	"github.com/synapse-image/synapse-image/image/sign"
 	"github.com/synapse-image/synapse-image/internal/dockertest"
+	"github.com/synapse-image/synapse-image/internal/registrytest"
 )
 
 func platformImage(t *testing.T) v1.Image { return archImage(t, "amd64") }
@@ -227,15 +224,12 @@ func testVerifyIndex(t *testing.T, host string) {
 
 func TestVerify(t *testing.T) {
 	t.Run("in-process registry without the referrers API", func(t *testing.T) {
-		srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-		defer srv.Close()
-		testVerify(t, strings.TrimPrefix(srv.URL, "http://"))
-		testVerifyIndex(t, strings.TrimPrefix(srv.URL, "http://"))
+		host := registrytest.New(t).Host
+		testVerify(t, host)
+		testVerifyIndex(t, host)
 	})
 	t.Run("in-process registry with the referrers API", func(t *testing.T) {
-		srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true)))
-		defer srv.Close()
-		testVerify(t, strings.TrimPrefix(srv.URL, "http://"))
+		testVerify(t, registrytest.New(t, registrytest.WithReferrers(true)).Host)
 	})
 	t.Run("docker-registry", func(t *testing.T) {
 		reg := os.Getenv("TEST_REGISTRY")
