@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
+	"dagger/synapse/cli"
 	"dagger/synapse/internal/dagger"
 )
 
@@ -75,31 +75,23 @@ func imagePlatform(platforms []dagger.Platform, engine dagger.Platform) dagger.P
 // platform's manifest from its index.
 func imported(builder *dagger.Container, r recipe, platform dagger.Platform) *dagger.Container {
 	archive := "/tmp/" + r.name + ".oci.tar"
-	// The same bytes for the same layout, so the engine's cache of the import holds.
-	tar := []string{"tar", "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner",
-		"-cf", archive, "-C", r.layout(), "oci-layout", "index.json", "blobs"}
 	return dag.Container(dagger.ContainerOpts{Platform: platform}).
-		Import(builder.WithExec(tar).File(archive))
+		Import(builder.WithExec(cli.LayoutArchive(r.layout(), archive)).File(archive))
 }
 
 // builder returns the builder container after it has built r for platforms
 // into its OCI layout, r.layout().
 func (m *Synapse) builder(r recipe, platforms []dagger.Platform) *dagger.Container {
-	list := make([]string, len(platforms))
-	for i, p := range platforms {
-		list[i] = string(p)
-	}
-	args := []string{"go", "run", ".", "build",
-		"--recipe", r.file,
-		"--platform", strings.Join(list, ","),
-		"--cache-dir", "/cache/builder",
+	b := cli.Build{Recipe: r.file, CacheDir: "/cache/builder"}
+	for _, p := range platforms {
+		b.Platforms = append(b.Platforms, string(p))
 	}
 	ctr := m.withSource(mmdebstrapContainer()).
-		WithMountedCache("/cache/builder", dag.CacheVolume("synapse-builder"),
+		WithMountedCache(b.CacheDir, dag.CacheVolume("synapse-builder"),
 			dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked})
 	if m.Wheels != nil && r == synapseRecipe {
-		ctr = ctr.WithMountedDirectory("/wheels", m.Wheels)
-		args = append(args, "--wheels", "/wheels")
+		b.WheelsDir = "/wheels"
+		ctr = ctr.WithMountedDirectory(b.WheelsDir, m.Wheels)
 	}
 	// mmdebstrap needs real root: it mounts /proc, /sys and /dev into the new
 	// root and runs the packages' maintainer scripts in a chroot. The
@@ -107,7 +99,7 @@ func (m *Synapse) builder(r recipe, platforms []dagger.Platform) *dagger.Contain
 	// blocks the user namespaces that --mode=unshare would need instead, and
 	// fakechroot mode breaks maintainer scripts. So this one exec, and only
 	// it, runs with root capabilities.
-	return ctr.WithExec(args, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true})
+	return ctr.WithExec(b.Args(), dagger.ContainerWithExecOpts{InsecureRootCapabilities: true})
 }
 
 // goContainer is a golang container with the Go caches mounted.
