@@ -179,6 +179,9 @@ func readLayout(dir string) (Artifact, []Attachment, error) {
 			if err != nil {
 				return nil, nil, fmt.Errorf("referrer %s: %w", desc.Digest, err)
 			}
+			if att.Data == nil {
+				continue // another tool's referrer (a signature): not the build's to publish
+			}
 			atts = append(atts, att)
 		default:
 			return nil, nil, fmt.Errorf("manifest %s is a %s, expected an image or an index", desc.Digest, desc.MediaType)

@@ -58,6 +58,14 @@ func TestLayoutWithAttachments(t *testing.T) {
 		})
 	}
 
+	// Another tool's referrer in the layout is not the build's: left out.
+	dir := filepath.Join(t.TempDir(), "oci")
+	sig := Attachment{Subject: digest(t, amd64), ArtifactType: "application/vnd.dev.cosign.artifact.sig.v1+json", Data: []byte("sig"), Created: created}
+	require.NoError(t, Layout{Dir: dir, Attachments: []Attachment{atts[0], sig}}.write(amd64))
+	_, got, err := ReadLayout(dir)
+	require.NoError(t, err)
+	assert.Equal(t, atts[:1], got)
+
 	// An attachment of another image is refused when writing.
 	err = Layout{Dir: filepath.Join(t.TempDir(), "oci"), Attachments: atts[1:]}.write(amd64)
 	assert.ErrorContains(t, err, "is not a manifest of the image")
