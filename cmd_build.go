@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 
 	"github.com/synapse-image/synapse-image/image/names"
 	"github.com/synapse-image/synapse-image/image/pipeline"
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/image/progress"
 	"github.com/synapse-image/synapse-image/image/tags"
 )
@@ -26,7 +26,7 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 // runBuild builds the image of a recipe (pipeline.Build).
 func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o := pipeline.BuildOptions{Stdout: stdout, Log: stderr}
-	var platform string
+	var platforms string
 	var extraTags stringList
 	fs := flag.NewFlagSet("build", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -36,7 +36,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.OCI, "oci", "", "also write the OCI image layout to `dir` (it is always written to "+names.LayoutDir("<recipe name>")+")")
 	fs.StringVar(&o.Tarball, "tarball", "", "also write a `docker load` tarball to `file`")
 	fs.StringVar(&o.WheelsDir, "wheels", "wheels", "`dir` of Python wheels (*.whl) to install in their own layer")
-	fs.StringVar(&platform, "platform", "linux/"+runtime.GOARCH, "target `platform`s, comma-separated: linux/amd64, linux/arm64 or both (one OCI index; --load and --tarball take the host's)")
+	fs.StringVar(&platforms, "platform", platform.Host().String(), "target `platform`s, comma-separated: linux/amd64, linux/arm64 or both (one OCI index; --load and --tarball take the host's)")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "layer cache `dir` (default $XDG_CACHE_HOME/synapse-image or ~/.cache/synapse-image)")
 	fs.BoolVar(&o.NoCache, "no-cache", false, "rebuild every layer, ignoring the cache (results are still cached)")
 	fs.StringVar(&o.Revision, "revision", "", "git `revision` for the label and the sha- tag (default: git HEAD, with -dirty for uncommitted changes)")
@@ -66,34 +66,12 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	o.Tags = extraTags
-	archs, err := parsePlatforms(platform)
-	if err != nil {
-		return usageError{Err: err}
-	}
-	if len(archs) == 1 {
-		o.Arch = archs[0]
-	} else {
-		o.Archs = archs
+	var err error
+	if o.Platforms, err = platform.ParseList(platforms); err != nil {
+		return usageError{Err: fmt.Errorf("--platform %w", err)}
 	}
 	if !slices.Contains(progress.Modes, o.Progress) {
 		return usageError{Err: fmt.Errorf("--progress %q: expected one of %s", o.Progress, strings.Join(progress.Modes, ", "))}
 	}
 	return pipeline.Build(ctx, o)
-}
-
-// parsePlatforms reads --platform: one or more of linux/amd64 and
-// linux/arm64, comma-separated, each once; it returns the architectures.
-func parsePlatforms(value string) ([]string, error) {
-	var archs []string
-	for _, p := range strings.Split(value, ",") {
-		osName, arch, ok := strings.Cut(strings.TrimSpace(p), "/")
-		if !ok || osName != "linux" || (arch != "amd64" && arch != "arm64") {
-			return nil, fmt.Errorf("--platform %q: expected linux/amd64 or linux/arm64 (or both, comma-separated)", value)
-		}
-		if slices.Contains(archs, arch) {
-			return nil, fmt.Errorf("--platform %q: linux/%s twice", value, arch)
-		}
-		archs = append(archs, arch)
-	}
-	return archs, nil
 }

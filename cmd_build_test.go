@@ -11,19 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestParsePlatforms(t *testing.T) {
-	for in, want := range map[string][]string{
-		"linux/amd64":              {"amd64"},
-		"linux/arm64":              {"arm64"},
-		"linux/amd64,linux/arm64":  {"amd64", "arm64"},
-		"linux/arm64, linux/amd64": {"arm64", "amd64"},
-	} {
-		got, err := parsePlatforms(in)
-		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
-	}
-}
-
 func TestBuildFlagErrors(t *testing.T) {
 	tests := []struct {
 		name string

@@ -102,19 +102,17 @@ func (c publishCommand) run(ctx context.Context, args []string, stdout, stderr i
 	}
 
 	return pipeline.Publish(ctx, pipeline.PublishOptions{
-		From: *from,
-		Registry: publish.Options{
-			Registry:    *registry,
-			Repository:  *repository,
-			Tags:        tagList,
-			NoOverwrite: *noOverwrt,
-			DryRun:      *dryRun,
-			Insecure:    *insecure,
-			Auth:        auth,
-			Signer:      signer,
-		},
-		Tags:   tags.Options{NoLatest: *noLatest, PackageTag: *packageTag},
-		Stdout: stdout,
-		Log:    stderr,
+		From:        *from,
+		Registry:    *registry,
+		Repository:  *repository,
+		Tags:        tagList,
+		TagRules:    tags.Options{NoLatest: *noLatest, PackageTag: *packageTag},
+		NoOverwrite: *noOverwrt,
+		DryRun:      *dryRun,
+		Insecure:    *insecure,
+		Auth:        auth,
+		Signer:      signer,
+		Stdout:      stdout,
+		Log:         stderr,
 	})
 }

@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -23,6 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/internal/registrytest"
 )
 
 const publishTestRev = "0123abcdef0123abcdef0123abcdef0123abcdef"
@@ -46,21 +44,20 @@ func publishFixture(t *testing.T, auth bool, revision string) (dir, host string,
 	require.NoError(t, err)
 	require.NoError(t, p.AppendImage(img))
 
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var opts []registrytest.Option
 	if auth {
-		next := h
-		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if u, p, ok := r.BasicAuth(); !ok || u != "user" || p != "secret" {
-				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-				w.WriteHeader(http.StatusUnauthorized)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
+		opts = append(opts, registrytest.Wrap(func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if u, p, ok := r.BasicAuth(); !ok || u != "user" || p != "secret" {
+					w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				next.ServeHTTP(w, r)
+			})
+		}))
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return dir, strings.TrimPrefix(srv.URL, "http://"), img
+	return dir, registrytest.New(t, opts...).Host, img
 }
 
 func runPublishTest(t *testing.T, cmd publishCommand, args ...string) (stdout, stderr string, err error) {

@@ -3,20 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"log"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/stretchr/testify/assert"
+
+	"github.com/synapse-image/synapse-image/internal/registrytest"
 )
 
 func TestVerifyCommandExitCodes(t *testing.T) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := registrytest.New(t).Host
 	tests := []struct {
 		args   []string
 		code   int

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/synapse-image/synapse-image/image/build"
+	"github.com/synapse-image/synapse-image/image/platform"
 )
 
 // buildTime is one build of scripts/bench-build.sh.
@@ -57,7 +57,7 @@ func parseBuildBench(out string) (map[string]buildTime, error) {
 
 // buildPlatform is one platform the build section measures, and its goals.
 type buildPlatform struct {
-	platform string
+	platform platform.Platform
 	// again: a second cold build in another empty cache, to show the build
 	// is reproducible (the same digest).
 	again                bool
@@ -67,15 +67,15 @@ type buildPlatform struct {
 // buildPlatforms: the host's (amd64) and arm64, built on this machine
 // under qemu user emulation.
 var buildPlatforms = []buildPlatform{
-	{platform: "linux/amd64", again: true, cold: atMost(180, "≤ 3 min"), warm: atMost(15, "≤ 15 s"), noChange: atMost(5, "≤ 5 s")},
-	{platform: "linux/arm64", again: true, cold: atMost(600, "≤ 10 min"), warm: atMost(30, "≤ 30 s"), noChange: atMost(5, "≤ 5 s")},
+	{platform: platform.AMD64, again: true, cold: atMost(180, "≤ 3 min"), warm: atMost(15, "≤ 15 s"), noChange: atMost(5, "≤ 5 s")},
+	{platform: platform.ARM64, again: true, cold: atMost(600, "≤ 10 min"), warm: atMost(30, "≤ 30 s"), noChange: atMost(5, "≤ 5 s")},
 }
 
 // benchBuild runs scripts/bench-build.sh for each platform, which builds in
 // a temporary copy of the repository with its own empty layer cache: a cold
 // build, a warm one after a change to the config generator, and one without
 // changes. The working tree and the shared cache stay untouched.
-func benchBuild(ctx context.Context, repo string, platforms []string, logf logFunc) []row {
+func benchBuild(ctx context.Context, repo string, platforms []platform.Platform, logf logFunc) []row {
 	var rows []row
 	for _, p := range buildPlatforms {
 		if slices.Contains(platforms, p.platform) {
@@ -87,14 +87,12 @@ func benchBuild(ctx context.Context, repo string, platforms []string, logf logFu
 
 func benchBuildPlatform(ctx context.Context, repo string, p buildPlatform, logf logFunc) []row {
 	const section = "build"
-	prefix := p.platform + ": "
+	prefix := p.platform.String() + ": "
 	targets := map[string]*target{"cold": p.cold, "warm": p.warm, "no change": p.noChange}
-	if arch := strings.TrimPrefix(p.platform, "linux/"); arch != runtime.GOARCH {
-		if err := build.CheckForeignArch(arch); err != nil {
-			return []row{{Section: section, What: prefix + "builds", Result: "not measured: " + err.Error()}}
-		}
+	if err := build.CheckForeignArch(p.platform); err != nil {
+		return []row{{Section: section, What: prefix + "builds", Result: "not measured: " + err.Error()}}
 	}
-	args := []string{"--no-load", "--platform", p.platform}
+	args := []string{"--no-load", "--platform", p.platform.String()}
 	if p.again {
 		args = append(args, "--again")
 	}

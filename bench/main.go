@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/synapse-image/synapse-image/image/names"
+	"github.com/synapse-image/synapse-image/image/platform"
 )
 
 var allSections = []string{"start", "startup", "config", "size", "build", "memory"}
@@ -53,7 +54,7 @@ type options struct {
 	// to; "" leaves it alone.
 	writeDocs string
 	// buildPlatforms are the platforms the build section builds.
-	buildPlatforms []string
+	buildPlatforms []platform.Platform
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -104,12 +105,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if build && !slices.Contains(o.sections, "build") {
 		o.sections = append(o.sections, "build")
 	}
-	for _, p := range strings.Split(buildPlats, ",") {
-		if p = strings.TrimSpace(p); p == "" {
+	for _, s := range strings.Split(buildPlats, ",") {
+		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
-		if !slices.ContainsFunc(buildPlatforms, func(b buildPlatform) bool { return b.platform == p }) {
-			return o, fmt.Errorf("-build-platforms: unknown platform %q; expected linux/amd64 and/or linux/arm64", p)
+		p, err := platform.Parse(s)
+		if err != nil {
+			return o, fmt.Errorf("-build-platforms: unknown platform %q; expected linux/amd64 and/or linux/arm64", s)
 		}
 		o.buildPlatforms = append(o.buildPlatforms, p)
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/image/platform"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -42,7 +44,7 @@ func TestParseFlags(t *testing.T) {
 			assert.Equal(t, 20*time.Millisecond, o.poll)
 			assert.Equal(t, 18600, o.portFrom)
 			assert.Equal(t, 18699, o.portTo)
-			assert.Equal(t, []string{"linux/amd64", "linux/arm64"}, o.buildPlatforms, "both platforms by default")
+			assert.Equal(t, []platform.Platform{platform.AMD64, platform.ARM64}, o.buildPlatforms, "both platforms by default")
 		})
 	}
 }

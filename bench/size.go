@@ -2,15 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/synapse-image/synapse-image/image/pipeline"
+	"github.com/synapse-image/synapse-image/image/platform"
 )
 
 // layerSize is one layer of the image: its blob as stored and pushed
@@ -21,60 +21,18 @@ type layerSize struct {
 	Compressed, Uncompressed int64
 }
 
-// imageFromLayout returns the image for this machine's architecture from an
-// OCI layout (the newest one when the layout holds several).
+// imageFromLayout returns the image for this machine's platform from the
+// OCI layout a build wrote.
 func imageFromLayout(dir string) (v1.Image, error) {
-	idx, err := layout.ImageIndexFromPath(dir)
+	a, err := pipeline.ReadArtifact(dir)
 	if err != nil {
-		return nil, fmt.Errorf("OCI layout %s: %w (build it with: go run . build)", dir, err)
+		return nil, err
 	}
-	imgs, err := imagesOf(idx)
+	img, err := a.Image(platform.Host())
 	if err != nil {
 		return nil, fmt.Errorf("OCI layout %s: %w", dir, err)
 	}
-	for i := len(imgs) - 1; i >= 0; i-- {
-		cf, err := imgs[i].ConfigFile()
-		if err != nil {
-			return nil, fmt.Errorf("OCI layout %s: image config: %w", dir, err)
-		}
-		if cf.Architecture == runtime.GOARCH {
-			return imgs[i], nil
-		}
-	}
-	return nil, fmt.Errorf("OCI layout %s: no linux/%s image among %d", dir, runtime.GOARCH, len(imgs))
-}
-
-// imagesOf lists the images of an index, nested indexes included.
-func imagesOf(idx v1.ImageIndex) ([]v1.Image, error) {
-	m, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("index manifest: %w", err)
-	}
-	var imgs []v1.Image
-	for _, d := range m.Manifests {
-		switch {
-		case d.MediaType.IsImage():
-			img, err := idx.Image(d.Digest)
-			if err != nil {
-				return nil, fmt.Errorf("image %s: %w", d.Digest, err)
-			}
-			imgs = append(imgs, img)
-		case d.MediaType.IsIndex():
-			sub, err := idx.ImageIndex(d.Digest)
-			if err != nil {
-				return nil, fmt.Errorf("index %s: %w", d.Digest, err)
-			}
-			more, err := imagesOf(sub)
-			if err != nil {
-				return nil, err
-			}
-			imgs = append(imgs, more...)
-		}
-	}
-	if len(imgs) == 0 {
-		return nil, errors.New("no image in the index")
-	}
-	return imgs, nil
+	return img, nil
 }
 
 // layerSizes measures every layer; the uncompressed size is counted by

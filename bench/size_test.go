@@ -10,11 +10,12 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/image/publish"
 )
 
 // tarLayer is a gzip layer holding one file of n bytes.
@@ -63,10 +64,10 @@ func TestLayerSizesFromLayout(t *testing.T) {
 	foreign, _ := testImage(t, other, 10)
 
 	dir := t.TempDir()
-	p, err := layout.Write(dir, empty.Index)
+	idx, err := publish.NewIndex(want, foreign)
 	require.NoError(t, err)
-	require.NoError(t, p.AppendImage(want))
-	require.NoError(t, p.AppendImage(foreign)) // newer, but not for this machine
+	_, err = publish.Layout{Dir: dir}.Publish(context.Background(), idx)
+	require.NoError(t, err)
 
 	img, err := imageFromLayout(dir)
 	require.NoError(t, err)
@@ -91,10 +92,9 @@ func TestImageFromLayoutErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "go run . build", "an empty folder is no layout: say how to make one")
 
 	dir := t.TempDir()
-	p, err := layout.Write(dir, empty.Index)
-	require.NoError(t, err)
 	foreign, _ := testImage(t, "s390x", 1)
-	require.NoError(t, p.AppendImage(foreign))
+	_, err = publish.Layout{Dir: dir}.Publish(context.Background(), foreign)
+	require.NoError(t, err)
 	_, err = imageFromLayout(dir)
 	assert.ErrorContains(t, err, "no linux/"+runtime.GOARCH+" image")
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
+	"dagger/synapse/cli"
 	"dagger/synapse/internal/dagger"
 )
 
@@ -25,13 +25,10 @@ var (
 // srcDir is where the builder works in its container.
 const srcDir = "/src"
 
-// outputDir holds what the builder writes for the recipe: the OCI layout
-// (oci/), and per platform an SBOM and a provenance statement.
-func (r recipe) outputDir() string { return srcDir + "/.build/" + r.name }
-
-// layout is the OCI image layout the builder always writes: one image, or
-// one index of every platform's image. `go run . publish` reads it.
-func (r recipe) layout() string { return r.outputDir() + "/oci" }
+// layout is the OCI image layout the builder always writes: the artifact,
+// one image or one index of every platform's image, with each platform's
+// SBOM and provenance as its referrers. `go run . publish` reads it.
+func (r recipe) layout() string { return srcDir + "/.build/" + r.name + "/oci" }
 
 // Build builds the image with the project's own builder and returns it: the
 // engine's platform if --platforms lists it, else the first listed.
@@ -49,19 +46,19 @@ func (m *Synapse) Build(ctx context.Context) (*dagger.Container, error) {
 	return imported(m.builder(synapseRecipe, platforms), synapseRecipe, imagePlatform(platforms, engine)), nil
 }
 
-// Artifacts builds the image for every platform and returns what the builder
-// wrote to .build/synapse/: oci/ (the OCI image layout: the image, or one
-// index of every platform's image), sbom.linux-ARCH.spdx.json and
-// provenance.linux-ARCH.intoto.json per platform, and packages.txt.
+// Artifacts builds the image for every platform and returns the OCI image
+// layout the builder wrote to .build/synapse/oci: the image, or one index
+// of every platform's image, with each platform's SBOM and provenance as
+// OCI referrers of its manifest.
 //
-// Exported to .build/synapse, it is what `go run . publish` publishes, with
-// the SBOMs and provenance attached.
+// Exported to .build/synapse/oci, it is what `go run . publish` publishes,
+// the SBOMs and provenance with it.
 func (m *Synapse) Artifacts(ctx context.Context) (*dagger.Directory, error) {
 	platforms, _, err := m.platforms(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return m.builder(synapseRecipe, platforms).Directory(synapseRecipe.outputDir()), nil
+	return m.builder(synapseRecipe, platforms).Directory(synapseRecipe.layout()), nil
 }
 
 // imagePlatform is the one platform's image that build returns: the
@@ -78,31 +75,23 @@ func imagePlatform(platforms []dagger.Platform, engine dagger.Platform) dagger.P
 // platform's manifest from its index.
 func imported(builder *dagger.Container, r recipe, platform dagger.Platform) *dagger.Container {
 	archive := "/tmp/" + r.name + ".oci.tar"
-	// The same bytes for the same layout, so the engine's cache of the import holds.
-	tar := []string{"tar", "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner",
-		"-cf", archive, "-C", r.layout(), "oci-layout", "index.json", "blobs"}
 	return dag.Container(dagger.ContainerOpts{Platform: platform}).
-		Import(builder.WithExec(tar).File(archive))
+		Import(builder.WithExec(cli.LayoutArchive(r.layout(), archive)).File(archive))
 }
 
 // builder returns the builder container after it has built r for platforms
-// into r.outputDir().
+// into its OCI layout, r.layout().
 func (m *Synapse) builder(r recipe, platforms []dagger.Platform) *dagger.Container {
-	list := make([]string, len(platforms))
-	for i, p := range platforms {
-		list[i] = string(p)
-	}
-	args := []string{"go", "run", ".", "build",
-		"--recipe", r.file,
-		"--platform", strings.Join(list, ","),
-		"--cache-dir", "/cache/builder",
+	b := cli.Build{Recipe: r.file, CacheDir: "/cache/builder"}
+	for _, p := range platforms {
+		b.Platforms = append(b.Platforms, string(p))
 	}
 	ctr := m.withSource(mmdebstrapContainer()).
-		WithMountedCache("/cache/builder", dag.CacheVolume("synapse-builder"),
+		WithMountedCache(b.CacheDir, dag.CacheVolume("synapse-builder"),
 			dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked})
 	if m.Wheels != nil && r == synapseRecipe {
-		ctr = ctr.WithMountedDirectory("/wheels", m.Wheels)
-		args = append(args, "--wheels", "/wheels")
+		b.WheelsDir = "/wheels"
+		ctr = ctr.WithMountedDirectory(b.WheelsDir, m.Wheels)
 	}
 	// mmdebstrap needs real root: it mounts /proc, /sys and /dev into the new
 	// root and runs the packages' maintainer scripts in a chroot. The
@@ -110,7 +99,7 @@ func (m *Synapse) builder(r recipe, platforms []dagger.Platform) *dagger.Contain
 	// blocks the user namespaces that --mode=unshare would need instead, and
 	// fakechroot mode breaks maintainer scripts. So this one exec, and only
 	// it, runs with root capabilities.
-	return ctr.WithExec(args, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true})
+	return ctr.WithExec(b.Args(), dagger.ContainerWithExecOpts{InsecureRootCapabilities: true})
 }
 
 // goContainer is a golang container with the Go caches mounted.

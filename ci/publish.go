@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"dagger/synapse/cli"
 	"dagger/synapse/internal/dagger"
 )
 
@@ -24,6 +25,11 @@ const signKeyFile = "/run/secrets/cosign.key"
 // platforms it pushes their index. Each platform's SBOM and provenance are
 // attached as OCI referrers, and --sign-key signs every pushed manifest, as
 // the CLI does.
+//
+// Publishing changes the registry, which the engine knows nothing of:
+// every call runs again, never the cached result of an earlier one.
+//
+// +cache="never"
 func (m *Synapse) Publish(
 	ctx context.Context,
 	// Registry to push to: HOST[:PORT], e.g. ghcr.io.
@@ -65,45 +71,36 @@ func (m *Synapse) Publish(
 	signPassword *dagger.Secret,
 ) ([]string, error) {
 	// Bad input fails here, before a build.
-	if (username == "") != (password == nil) {
-		return nil, fmt.Errorf("registry credentials: give both username and password, or neither")
-	}
-	if signPassword != nil && signKey == nil {
-		return nil, fmt.Errorf("sign-password: give it with sign-key, the key it decrypts")
+	if err := cli.CheckSecrets(username != "", password != nil, signKey != nil, signPassword != nil); err != nil {
+		return nil, err
 	}
 	platforms, _, err := m.platforms(ctx)
 	if err != nil {
 		return nil, err
 	}
 	builder := m.builder(synapseRecipe, platforms)
-	args := []string{"go", "run", ".", "publish", "--from", synapseRecipe.layout(), "--registry", registry}
-	if repository != "" {
-		args = append(args, "--repository", repository)
+	p := cli.Publish{
+		From: synapseRecipe.layout(), Registry: registry, Repository: repository, Tags: tags,
+		NoLatest: noLatest, PackageTag: packageTag, NoOverwrite: noOverwrite, DryRun: dryRun, Insecure: insecure,
 	}
-	for _, t := range tags {
-		args = append(args, "--tag", t)
-	}
-	args = appendFlags(args, []boolFlag{
-		{"--no-latest", noLatest}, {"--package-tag", packageTag},
-		{"--no-overwrite", noOverwrite}, {"--dry-run", dryRun}, {"--insecure", insecure},
-	})
 	publisher := builder.
-		// The registry is state outside the engine: publish every time it
-		// is asked, never the cached result of an earlier call.
+		// The function runs on every call (+cache="never"); the time makes
+		// the publisher's exec new too, else the engine would answer it
+		// from its cache of an identical exec.
 		WithEnvVariable("SYNAPSE_PUBLISH_REQUESTED_AT", time.Now().UTC().Format(time.RFC3339Nano))
 	if password != nil {
 		// The password goes in the environment, never on the command line.
-		args = append(args, "--username", username)
+		p.Username = username
 		publisher = publisher.WithSecretVariable("REGISTRY_PASSWORD", password)
 	}
 	if signKey != nil {
-		args = append(args, "--sign-key", signKeyFile)
+		p.SignKey = signKeyFile
 		publisher = publisher.WithMountedSecret(signKeyFile, signKey)
 		if signPassword != nil {
 			publisher = publisher.WithSecretVariable("COSIGN_PASSWORD", signPassword)
 		}
 	}
-	out, err := publisher.WithExec(args).Stdout(ctx)
+	out, err := publisher.WithExec(p.Args()).Stdout(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
@@ -114,18 +111,4 @@ func (m *Synapse) Publish(
 		}
 	}
 	return lines, nil
-}
-
-type boolFlag struct {
-	name string
-	set  bool
-}
-
-func appendFlags(args []string, flags []boolFlag) []string {
-	for _, f := range flags {
-		if f.set {
-			args = append(args, f.name)
-		}
-	}
-	return args
 }

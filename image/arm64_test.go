@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -15,7 +14,8 @@ import (
 
 	"github.com/synapse-image/synapse-image/image/build"
 	"github.com/synapse-image/synapse-image/image/names"
-	"github.com/synapse-image/synapse-image/image/publish"
+	"github.com/synapse-image/synapse-image/image/pipeline"
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
 
@@ -60,18 +60,20 @@ type bytecodeState struct {
 // natively is the arm64 Python's own. The same probe runs on the host's
 // image for comparison.
 func TestArm64ImageUnderQemu(t *testing.T) {
-	if runtime.GOARCH == "arm64" {
+	if platform.Host() == platform.ARM64 {
 		t.Skip("the host is arm64: the suite runs on the arm64 image itself")
 	}
 	dockertest.RequireEngine(t)
-	if err := build.CheckForeignArch("arm64"); err != nil {
+	if err := build.CheckForeignArch(platform.ARM64); err != nil {
 		dockertest.Unavailable(t, "%v", err)
 	}
 	dir := filepath.Join(dockertest.RepoRoot(t), names.DefaultLayout())
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
 		dockertest.Unavailable(t, "no OCI layout at %s: build it with `go run . build --platform linux/amd64,linux/arm64`", dir)
 	}
-	img, err := publish.ReadLayoutPlatform(dir, "arm64")
+	artifact, err := pipeline.ReadArtifact(dir)
+	require.NoError(t, err)
+	img, err := artifact.Image(platform.ARM64)
 	if err != nil {
 		dockertest.Unavailable(t, "%v", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -16,20 +15,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/synapse-image/synapse-image/image/publish"
+	"github.com/synapse-image/synapse-image/image/pipeline"
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
 
-func synapseImage(t *testing.T) string {
-	t.Helper()
-	img := os.Getenv("SYNAPSE_IMAGE")
-	if img == "" {
-		img = "synapse:latest"
-	}
-	dockertest.RequireEngine(t)
-	dockertest.RequireImage(t, img, "build it with `go run . build --load`, or set SYNAPSE_IMAGE")
-	return img
-}
+func synapseImage(t *testing.T) string { return dockertest.SynapseImage(t) }
 
 type inspected struct {
 	ID     string `json:"Id"`
@@ -96,7 +87,9 @@ func TestImageStartInterval(t *testing.T) {
 	}
 	// The layout holds one image or, from a multi-platform build, an index;
 	// the image under test is the host's platform.
-	oci, err := publish.ReadLayoutPlatform(dir, runtime.GOARCH)
+	artifact, err := pipeline.ReadArtifact(dir)
+	require.NoError(t, err)
+	oci, err := artifact.Image(platform.Host())
 	require.NoError(t, err)
 	name, err := oci.ConfigName()
 	require.NoError(t, err)

@@ -37,10 +37,6 @@ type dockerEnv struct {
 	bin   string // static /start for the image's architecture
 }
 
-// docker runs the docker CLI through the module's Docker harness and
-// returns its combined output.
-var docker = dockertest.Combined
-
 func setupDocker(t *testing.T) dockerEnv {
 	t.Helper()
 	if testing.Short() {
@@ -49,14 +45,14 @@ func setupDocker(t *testing.T) dockerEnv {
 	dockertest.RequireEngine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	image := os.Getenv("SYNAPSE_IMAGE")
+	image := dockertest.SynapseImageRef()
 	candidates := []string{image}
-	if image == "" {
-		candidates = []string{"synapse:latest", "synapse-rootfs:dev"}
+	if os.Getenv("SYNAPSE_IMAGE") == "" {
+		candidates = append(candidates, "synapse-rootfs:dev")
 	}
 	var arch string
 	for _, c := range candidates {
-		out, err := docker(ctx, "image", "inspect", "--format", "{{.Architecture}}", c)
+		out, err := dockertest.Combined(ctx, "image", "inspect", "--format", "{{.Architecture}}", c)
 		if err == nil {
 			image, arch = c, strings.TrimSpace(out)
 			break
@@ -86,31 +82,9 @@ func dataDir(t *testing.T) string {
 	return dir
 }
 
-// waitHealthy polls /start health inside the container for up to 90 s and
-// returns how long it took; it fails the test with the container's log when
-// Synapse never answers.
-func waitHealthy(ctx context.Context, t *testing.T, name, what string) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		if _, err := docker(ctx, "exec", name, "/start", "health"); err == nil {
-			return time.Since(start)
-		}
-		if time.Since(start) > 90*time.Second {
-			logs, _ := docker(ctx, "logs", name)
-			t.Fatalf("%snot healthy after 90 s:\n%s", what, logs)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
-// envArgs turns a map into -e flags.
-func envArgs(vars map[string]string) []string {
-	var args []string
-	for k, v := range vars {
-		args = append(args, "-e", k+"="+v)
-	}
-	return args
+// start mounts the static /start over the image's for an Options.
+func (d dockerEnv) start(dir string) []string {
+	return []string{d.bin + ":/start:ro", dir + ":/data"}
 }
 
 // TestSynapseAcceptsGoldenConfigs: for every golden case, /start (run or
@@ -131,27 +105,26 @@ func TestSynapseAcceptsGoldenConfigs(t *testing.T) {
 			// 1. /start itself, as the image runs it (as root, dropping to 991).
 			// In run mode Synapse is exec'd with --generate-keys, so it exits
 			// after checking its key files instead of serving.
-			args := []string{"run", "--rm", "--name", dockertest.UniqueName("start-accept"), "-v", d.bin + ":/start:ro", "-v", dir + ":/data", "--entrypoint", "/start"}
-			args = append(args, envArgs(c.env)...)
-			args = append(args, d.image, c.mode)
+			args := []string{c.mode}
 			if c.mode == "run" {
 				args = append(args, "--generate-keys")
 			}
-			out, err := docker(ctx, args...)
+			out, err := dockertest.RunOnce(ctx, dockertest.Options{Image: d.image, Name: dockertest.UniqueName("start-accept"),
+				Mounts: d.start(dir), Entrypoint: "/start", Env: c.env, Args: args})
 			require.NoError(t, err, "/start %s in %s: %s", c.mode, d.image, out)
 			t.Logf("/start %s:\n%s", c.mode, out)
 			assert.NotContains(t, out, "error")
 
 			// 2. Synapse loads what /start wrote and the golden file, as the
 			// user it runs as.
-			out, err = docker(ctx, "run", "--rm", "--name", dockertest.UniqueName("start-load"), "--user", "991:991", "-v", dir+":/data",
-				"--entrypoint", "python3", d.image, "-c", loadConfigs, "/data/"+c.output(), "/data/golden.yaml")
+			out, err = dockertest.RunOnce(ctx, dockertest.Options{Image: d.image, Name: dockertest.UniqueName("start-load"), User: "991:991",
+				Mounts: []string{dir + ":/data"}, Entrypoint: "python3", Args: []string{"-c", loadConfigs, "/data/" + c.output(), "/data/golden.yaml"}})
 			require.NoError(t, err, "Synapse rejected a config: %s", out)
 			assert.Contains(t, out, "synapse accepted /data/golden.yaml")
 
 			// 3. What Synapse understood is what the environment asked for.
-			out, err = docker(ctx, "run", "--rm", "--name", dockertest.UniqueName("start-parse"), "--user", "991:991", "-v", dir+":/data",
-				"--entrypoint", "python3", d.image, "-c", parsedValues, "/data/"+c.output(), "/data/golden.yaml")
+			out, err = dockertest.RunOnce(ctx, dockertest.Options{Image: d.image, Name: dockertest.UniqueName("start-parse"), User: "991:991",
+				Mounts: []string{dir + ":/data"}, Entrypoint: "python3", Args: []string{"-c", parsedValues, "/data/" + c.output(), "/data/golden.yaml"}})
 			require.NoError(t, err, "Synapse rejected a config: %s", out)
 			parsed := parsedFrom(t, out)
 			understood(t, c, dir, parsed["/data/"+c.output()], true)
@@ -169,41 +142,37 @@ func TestImageStartsToHealth(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := dataDir(t)
-	name := dockertest.UniqueName("start-health")
-	out, err := docker(ctx, "run", "-d", "--name", name, "-v", d.bin+":/start:ro", "-v", dir+":/data",
-		"-e", "SYNAPSE_SERVER_NAME=example.com", "-e", "SYNAPSE_REPORT_STATS=no", "--entrypoint", "/start", d.image)
-	require.NoError(t, err, out)
-	t.Cleanup(func() { docker(context.Background(), "rm", "-f", name) })
+	c := dockertest.Run(t, dockertest.Options{Image: d.image, Name: dockertest.UniqueName("start-health"), Mounts: d.start(dir),
+		Env: map[string]string{"SYNAPSE_SERVER_NAME": "example.com", "SYNAPSE_REPORT_STATS": "no"}, Entrypoint: "/start"})
+	c.WaitHealthy(ctx, 90*time.Second)
 
-	took := waitHealthy(ctx, t, name, "")
-	t.Logf("healthy %s after docker run", took.Round(100*time.Millisecond))
-
-	cmdline, err := docker(ctx, "exec", name, "cat", "/proc/1/cmdline")
+	cmdline, err := c.Exec(ctx, "cat", "/proc/1/cmdline")
 	require.NoError(t, err)
 	assert.Contains(t, strings.ReplaceAll(cmdline, "\x00", " "), "python3 -s -P -m synapse.app.homeserver --config-path /data/generated/homeserver.yaml")
-	status, err := docker(ctx, "exec", name, "cat", "/proc/1/status")
+	status, err := c.Exec(ctx, "cat", "/proc/1/status")
 	require.NoError(t, err)
 	assert.Regexp(t, `Uid:\s+991\s+991\s+991\s+991`, status)
 	assert.Regexp(t, `Gid:\s+991\s+991\s+991\s+991`, status)
 
 	reg := `cmd=register_new_matrix_user; command -v $cmd >/dev/null || cmd=synapse_register_new_matrix_user; ` +
 		`$cmd -c /data/generated/homeserver.yaml -u admin -p correct-horse --admin http://localhost:8008`
-	out, err = docker(ctx, "exec", name, "sh", "-c", reg)
+	out, err := c.Exec(ctx, "sh", "-c", reg)
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "Success")
 
-	logs, _ := docker(ctx, "logs", name)
+	stdout, stderr, _ := c.Logs(ctx)
+	logs := stdout + stderr
 	for _, f := range []string{"example.com.registration.key", "example.com.macaroon.key", "example.com.form.key"} {
 		secret, err := os.ReadFile(filepath.Join(dir, f))
 		require.NoError(t, err)
 		assert.NotContains(t, logs, string(secret), "secret of %s in the log", f)
 	}
 
-	out, err = docker(ctx, "stop", "-t", "30", name)
-	require.NoError(t, err, out)
-	code, err := docker(ctx, "inspect", "-f", "{{.State.ExitCode}}", name)
+	_, err = c.Stop(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, "0", strings.TrimSpace(code), "Synapse (PID 1) exits cleanly on SIGTERM")
+	state, err := c.State(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 0, state.ExitCode, "Synapse (PID 1) exits cleanly on SIGTERM")
 }
 
 // TestImageAsNonRoot: docker run --user: no chown, no switch; a clear error
@@ -212,11 +181,14 @@ func TestImageAsNonRoot(t *testing.T) {
 	d := setupDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	vars := []string{"-e", "SYNAPSE_SERVER_NAME=example.com", "-e", "SYNAPSE_REPORT_STATS=no"}
+	nonRoot := func(dir string, args ...string) (string, error) {
+		return dockertest.RunOnce(ctx, dockertest.Options{Image: d.image, Name: dockertest.UniqueName("start-nonroot"), User: "12345:12345",
+			Mounts: d.start(dir), Env: map[string]string{"SYNAPSE_SERVER_NAME": "example.com", "SYNAPSE_REPORT_STATS": "no"},
+			Entrypoint: "/start", Args: args})
+	}
 
 	readOnly := dataDir(t) // owned by root, 0755
-	args := append([]string{"run", "--rm", "--name", dockertest.UniqueName("start-nonroot"), "--user", "12345:12345", "-v", d.bin + ":/start:ro", "-v", readOnly + ":/data", "--entrypoint", "/start"}, vars...)
-	out, err := docker(ctx, append(args, d.image, "run")...)
+	out, err := nonRoot(readOnly, "run")
 	require.Error(t, err)
 	assert.Contains(t, out, "start: error: SYNAPSE_DATA_DIR: /data is not writable by uid 12345 gid 12345")
 	entries, _ := os.ReadDir(readOnly)
@@ -224,8 +196,7 @@ func TestImageAsNonRoot(t *testing.T) {
 
 	writable := dataDir(t)
 	require.NoError(t, os.Chmod(writable, 0o777))
-	args = append([]string{"run", "--rm", "--name", dockertest.UniqueName("start-nonroot"), "--user", "12345:12345", "-v", d.bin + ":/start:ro", "-v", writable + ":/data", "--entrypoint", "/start"}, vars...)
-	out, err = docker(ctx, append(args, d.image, "run", "--generate-keys")...)
+	out, err = nonRoot(writable, "run", "--generate-keys")
 	require.NoError(t, err, out)
 	assert.NotContains(t, out, "changing owner")
 	assert.Contains(t, out, "starting Synapse as 12345:12345")
@@ -244,21 +215,18 @@ func TestImageManualMode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := dataDir(t)
-	common := []string{"-v", d.bin + ":/start:ro", "-v", dir + ":/data", "--entrypoint", "/start"}
-	out, err := docker(ctx, append(append([]string{"run", "--rm", "--name", dockertest.UniqueName("start-generate")}, common...),
-		"-e", "SYNAPSE_SERVER_NAME=example.com", "-e", "SYNAPSE_REPORT_STATS=no", "-e", "SYNAPSE_NO_TLS=1", d.image, "generate")...)
+	out, err := dockertest.RunOnce(ctx, dockertest.Options{Image: d.image, Name: dockertest.UniqueName("start-generate"), Mounts: d.start(dir),
+		Env: map[string]string{"SYNAPSE_SERVER_NAME": "example.com", "SYNAPSE_REPORT_STATS": "no", "SYNAPSE_NO_TLS": "1"}, Entrypoint: "/start", Args: []string{"generate"}})
 	require.NoError(t, err, out)
 	cfg, err := os.ReadFile(filepath.Join(dir, "homeserver.yaml"))
 	require.NoError(t, err)
 	require.NoError(t, os.Remove(filepath.Join(dir, "example.com.signing.key")))
 
-	name := dockertest.UniqueName("start-manual")
-	out, err = docker(ctx, append(append([]string{"run", "-d", "--name", name}, common...),
-		"-e", "SYNAPSE_CONFIG_PATH=/data/homeserver.yaml", d.image)...)
-	require.NoError(t, err, out)
-	t.Cleanup(func() { docker(context.Background(), "rm", "-f", name) })
-	waitHealthy(ctx, t, name, "manual mode ")
-	logs, _ := docker(ctx, "logs", name)
+	c := dockertest.Run(t, dockertest.Options{Image: d.image, Name: dockertest.UniqueName("start-manual"), Mounts: d.start(dir),
+		Env: map[string]string{"SYNAPSE_CONFIG_PATH": "/data/homeserver.yaml"}, Entrypoint: "/start"})
+	c.WaitHealthy(ctx, 90*time.Second)
+	stdout, stderr, _ := c.Logs(ctx)
+	logs := stdout + stderr
 	assert.Contains(t, logs, "start: created signing key /data/example.com.signing.key")
 	assert.Contains(t, logs, "start: manual mode: using /data/homeserver.yaml")
 	after, err := os.ReadFile(filepath.Join(dir, "homeserver.yaml"))

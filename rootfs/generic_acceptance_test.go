@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
 
 // parsedGeneric is run by the image's python3: Synapse loads the config and
@@ -53,7 +55,8 @@ func TestSynapseUnderstandsGenericSettings(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "generic.yaml"), golden, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "example.com.signing.key"), []byte("ed25519 a_test 7Pw/z3PvR5q0J6G7y+2TxV8mZ4m1wQYrTgTq2aVZK0g\n"), 0o644))
-	out, err := docker(ctx, "run", "--rm", "--user", "991:991", "-v", dir+":/data", "--entrypoint", "python3", d.image, "-P", "-c", parsedGeneric, "/data/generic.yaml")
+	out, err := dockertest.RunOnce(ctx, dockertest.Options{Image: d.image, User: "991:991", Mounts: []string{dir + ":/data"},
+		Entrypoint: "python3", Args: []string{"-P", "-c", parsedGeneric, "/data/generic.yaml"}})
 	require.NoError(t, err, out)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	var got map[string]any
@@ -86,11 +89,10 @@ func TestCheckSynapseInImage(t *testing.T) {
 	dir := dataDir(t)
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "conf.d"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "conf.d", "10-previews.yaml"), []byte("url_preview_enabled: yes\n"), 0o644))
-	check := func(extra ...string) (string, int) {
-		args := []string{"run", "--rm", "-v", d.bin + ":/start:ro", "-v", dir + ":/data", "--entrypoint", "/start",
-			"-e", "SYNAPSE_SERVER_NAME=example.com", "-e", "SYNAPSE_REPORT_STATS=no"}
-		args = append(append(args, extra...), d.image, "check", "--synapse")
-		out, err := docker(ctx, args...)
+	check := func(env map[string]string) (string, int) {
+		env["SYNAPSE_SERVER_NAME"], env["SYNAPSE_REPORT_STATS"] = "example.com", "no"
+		out, err := dockertest.RunOnce(ctx, dockertest.Options{Image: d.image, Mounts: d.start(dir), Env: env,
+			Entrypoint: "/start", Args: []string{"check", "--synapse"}})
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
 			return out, exit.ExitCode()
@@ -100,13 +102,13 @@ func TestCheckSynapseInImage(t *testing.T) {
 	}
 	before := snapshotDir(t, dir)
 
-	out, code := check()
+	out, code := check(map[string]string{})
 	assert.Equal(t, 2, code, out)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	assert.Equal(t, "start: error: synapse: error in configuration: For security, you must specify an explicit target IP address blacklist in url_preview_ip_range_blacklist for url previewing to work",
 		lines[len(lines)-1])
 
-	out, code = check("-e", "SYNAPSE_CONFIG__URL_PREVIEW_IP_RANGE_BLACKLIST=['127.0.0.0/8', '10.0.0.0/8']")
+	out, code = check(map[string]string{"SYNAPSE_CONFIG__URL_PREVIEW_IP_RANGE_BLACKLIST": "['127.0.0.0/8', '10.0.0.0/8']"})
 	assert.Equal(t, 0, code, out)
 	assert.Contains(t, out, "start: Synapse accepts the config")
 	assert.Equal(t, before, snapshotDir(t, dir), "check --synapse writes nothing (not even the media store)")

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/synapse-image/synapse-image/internal/dockertest"
 	"github.com/synapse-image/synapse-image/rootfs/internal/knownkeys"
 )
 
@@ -22,8 +23,8 @@ func TestKnownKeysMatchImage(t *testing.T) {
 	defer cancel()
 	dir, err := filepath.Abs(filepath.Join("internal", "knownkeys"))
 	require.NoError(t, err)
-	out, err := docker(ctx, "run", "--rm", "--user", "991:991", "-v", dir+":/knownkeys:ro", "--entrypoint", "python3",
-		d.image, "-P", "/knownkeys/extract.py")
+	out, err := dockertest.RunOnce(ctx, dockertest.Options{Image: d.image, User: "991:991", Mounts: []string{dir + ":/knownkeys:ro"},
+		Entrypoint: "python3", Args: []string{"-P", "/knownkeys/extract.py"}})
 	require.NoError(t, err, out)
 	path := filepath.Join(dir, "synapse-keys.txt")
 	if *update {

@@ -12,9 +12,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/synapse-image/synapse-image/internal/dockertest"
 	"github.com/synapse-image/synapse-image/rootfs/internal/entrypoint"
 	"github.com/synapse-image/synapse-image/rootfs/internal/env"
-	"gopkg.in/yaml.v3"
 )
 
 // yaml11Values are strings that a YAML 1.1 reader (PyYAML, Synapse's) takes
@@ -112,7 +114,8 @@ func TestPyYAMLRoundTrip(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := docker(ctx, "run", "--rm", "-v", base+":/cases:ro", "--entrypoint", "python3", d.image, "-c", readWithPyYAML, "/cases")
+	out, err := dockertest.RunOnce(ctx, dockertest.Options{Image: d.image, Mounts: []string{base + ":/cases:ro"},
+		Entrypoint: "python3", Args: []string{"-c", readWithPyYAML, "/cases"}})
 	require.NoError(t, err, out)
 	var got map[string]any
 	require.NoError(t, json.Unmarshal([]byte(out), &got), out)

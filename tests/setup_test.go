@@ -77,10 +77,7 @@ func envOr(key, def string) string {
 // E2E_REQUIRED=1) when it is not in the engine.
 func synapseImage(t *testing.T) string {
 	t.Helper()
-	requireEngine(t)
-	img := envOr("SYNAPSE_IMAGE", "synapse:latest")
-	dockertest.RequireImage(t, img, "build it with `go run . build --load`, or set SYNAPSE_IMAGE")
-	return img
+	return dockertest.SynapseImage(t)
 }
 
 // postgresImage returns the PostgreSQL image, likewise.

@@ -196,7 +196,7 @@ func TestFunctions(t *testing.T) {
 			ctorArgs: twoPlatforms, function: "Build", args: noArgs,
 		},
 		{
-			name: "artifacts-two-platforms", command: "dagger call --platforms linux/arm64,linux/amd64 artifacts export --path .build/synapse",
+			name: "artifacts-two-platforms", command: "dagger call --platforms linux/arm64,linux/amd64 artifacts export --path .build/synapse/oci",
 			ctorArgs: twoPlatforms, function: "Artifacts", args: noArgs,
 		},
 		{

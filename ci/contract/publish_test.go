@@ -49,13 +49,13 @@ func TestPublishPrintsThePublishersLines(t *testing.T) {
 	tests := []struct {
 		name      string
 		archs     []string
-		artifacts bool // an SBOM and a provenance statement per platform beside the layout
+		artifacts bool // an SBOM and a provenance statement per platform in the layout
 		sign      bool
 		// What the CLI must log, so the comparison is about something.
 		wantLog []string
 	}{
 		{name: "one platform", archs: []string{"amd64"},
-			wantLog: []string{"note: no SBOM at"}},
+			wantLog: []string{"note: no SBOM of linux/amd64 in "}},
 		{name: "two platforms, attachments, signed", archs: []string{"amd64", "arm64"}, artifacts: true, sign: true,
 			wantLog: []string{
 				"SBOM linux/amd64", "SBOM linux/arm64", "provenance linux/amd64", "provenance linux/arm64",
@@ -192,9 +192,10 @@ func writeSignKey(t *testing.T) string {
 // writeLayout writes an OCI image layout as the builder writes it, to
 // DIR/oci, and returns that: one small image with the given config labels
 // for one architecture, or an index of one per architecture. With
-// artifacts, it also writes each image's SBOM and provenance statement to
-// DIR, where the builder writes them (just what the publisher reads of
-// them: the format and the subject).
+// artifacts, it also writes each image's SBOM and provenance statement into
+// the layout as the builder does, OCI 1.1 referrers of the image listed in
+// index.json (just what the publisher reads of them: the artifact type,
+// the subject and the file).
 func writeLayout(t *testing.T, labels map[string]string, archs []string, artifacts bool) string {
 	t.Helper()
 	out := t.TempDir()
@@ -227,7 +228,7 @@ func writeLayout(t *testing.T, labels map[string]string, archs []string, artifac
 	layerDesc := blob(gz.Bytes())
 	layerDesc["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
 
-	var manifests []any
+	var manifests, referrers []any
 	for _, arch := range archs {
 		configDesc := blob(marshal(map[string]any{
 			"architecture": arch,
@@ -244,7 +245,7 @@ func writeLayout(t *testing.T, labels map[string]string, archs []string, artifac
 		}))
 		manifestDesc["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
 		if artifacts {
-			writeArtifacts(t, out, arch, manifestDesc["digest"].(string))
+			referrers = append(referrers, referrersOf(t, blob, arch, manifestDesc)...)
 		}
 		if len(archs) > 1 {
 			manifestDesc["platform"] = map[string]any{"os": "linux", "architecture": arch}
@@ -263,16 +264,19 @@ func writeLayout(t *testing.T, labels map[string]string, archs []string, artifac
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.json"), marshal(map[string]any{
 		"schemaVersion": 2,
 		"mediaType":     "application/vnd.oci.image.index.v1+json",
-		"manifests":     manifests,
+		"manifests":     append(manifests, referrers...),
 	}), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644))
 	return dir
 }
 
-// writeArtifacts writes the SBOM and the provenance statement of the
-// linux/arch image with the given digest to dir, under the builder's names.
-func writeArtifacts(t *testing.T, dir, arch, digest string) {
+// referrersOf writes the SBOM and the provenance statement of the
+// linux/arch image whose descriptor is subject as artifact manifests with
+// that subject, through blob (which stores a blob in the layout), and
+// returns their descriptors for index.json.
+func referrersOf(t *testing.T, blob func([]byte) map[string]any, arch string, subject map[string]any) []any {
 	t.Helper()
+	digest := subject["digest"].(string)
 	sbom := map[string]any{
 		"spdxVersion":       "SPDX-2.3",
 		"dataLicense":       "CC0-1.0",
@@ -287,14 +291,33 @@ func writeArtifacts(t *testing.T, dir, arch, digest string) {
 		"predicateType": "https://slsa.dev/provenance/v1",
 		"predicate":     map[string]any{},
 	}
-	for file, v := range map[string]any{
-		"sbom.linux-" + arch + ".spdx.json":         sbom,
-		"provenance.linux-" + arch + ".intoto.json": statement,
-	} {
-		b, err := json.Marshal(v)
+	var out []any
+	for _, f := range []struct {
+		artifactType string
+		v            any
+	}{{"application/spdx+json", sbom}, {"application/vnd.in-toto+json", statement}} {
+		data, err := json.Marshal(f.v)
 		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, file), b, 0o644))
+		config := blob([]byte("{}"))
+		config["mediaType"] = "application/vnd.oci.empty.v1+json"
+		layer := blob(data)
+		layer["mediaType"] = f.artifactType
+		manifest, err := json.Marshal(map[string]any{
+			"schemaVersion": 2,
+			"mediaType":     "application/vnd.oci.image.manifest.v1+json",
+			"artifactType":  f.artifactType,
+			"config":        config,
+			"layers":        []any{layer},
+			"subject":       map[string]any{"mediaType": subject["mediaType"], "digest": digest, "size": subject["size"]},
+			"annotations":   map[string]string{"org.opencontainers.image.created": "2026-01-01T00:00:00Z"},
+		})
+		require.NoError(t, err)
+		desc := blob(manifest)
+		desc["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
+		desc["artifactType"] = f.artifactType
+		out = append(out, desc)
 	}
+	return out
 }
 
 // emptyRegistry is a registry on loopback that has no images: every

@@ -15,7 +15,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -23,6 +22,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/synapse-image/synapse-image/image/layer"
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/image/progress"
 	"github.com/synapse-image/synapse-image/image/recipe"
 )
@@ -35,9 +35,8 @@ type Options struct {
 	RepoRoot string
 	// WheelsDir holds *.whl files for the wheels layer (none: no layer).
 	WheelsDir string
-	// Arch is the target architecture, a GOARCH that is also a Debian
-	// architecture name (amd64, arm64).
-	Arch string
+	// Platform is the target platform.
+	Platform platform.Platform
 	// Epoch is SOURCE_DATE_EPOCH: the modification time of the project
 	// layer's files and the image's creation time.
 	Epoch time.Time
@@ -129,8 +128,8 @@ func newBuilder(opt Options) (*builder, error) {
 			return FetchMirrorState(ctx, client, mirror, suite)
 		})
 	}
-	if opt.Arch == "" {
-		return nil, fmt.Errorf("no target architecture")
+	if opt.Platform == (platform.Platform{}) {
+		return nil, fmt.Errorf("no target platform")
 	}
 	b.Options = opt
 	return b, nil
@@ -211,7 +210,7 @@ func (b *builder) build(ctx context.Context) (res *Result, err error) {
 	}
 
 	cfg, err := imageConfig(b.r, configInputs{
-		arch:           b.Arch,
+		platform:       b.Platform,
 		epoch:          b.Epoch,
 		revision:       b.Revision,
 		version:        res.Version,
@@ -260,7 +259,7 @@ func (b *builder) cached(step, key string, fill func(dir string) error) (*builtL
 var builtinRemove = []string{"/etc/resolv.conf", "/etc/hostname", "/etc/hosts", "/etc/machine-id"}
 
 func (b *builder) rootfsLayer(ctx context.Context, mirror MirrorState) (*builtLayer, *rootfsFacts, error) {
-	parts := []any{b.r.Debian, b.r.Users, b.r.Remove, builtinRemove, b.Arch, mirror}
+	parts := []any{b.r.Debian, b.r.Users, b.r.Remove, builtinRemove, b.Platform.Arch(), mirror}
 	if b.r.Python != nil {
 		// Only then, so recipes without python: keep their cached layers.
 		tools, err := pythonToolsKey()
@@ -286,8 +285,8 @@ func (b *builder) rootfsLayer(ctx context.Context, mirror MirrorState) (*builtLa
 		root := filepath.Join(work, "root")
 		t := time.Now()
 		b.logf("rootfs", "mmdebstrap %s (takes a minute or two)", b.r.Debian.Suite)
-		in := Install{Debian: b.r.Debian, Arch: b.Arch, Epoch: mirror.Date, DeferByteCompile: b.compilesPython()}
-		if b.Arch != runtime.GOARCH {
+		in := Install{Debian: b.r.Debian, Platform: b.Platform, Epoch: mirror.Date, DeferByteCompile: b.compilesPython()}
+		if b.Platform != platform.Host() {
 			if in.NativeRoot, err = b.nativeRoot(ctx, mirror, "rootfs"); err != nil {
 				return err
 			}

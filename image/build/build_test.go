@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/image/progress"
 	"github.com/synapse-image/synapse-image/image/publish"
 	"github.com/synapse-image/synapse-image/image/recipe"
@@ -120,7 +121,7 @@ func testOptions(t *testing.T, cacheDir string, fake *fakeRootFS) Options {
 	return Options{
 		Recipe:   r,
 		RepoRoot: root,
-		Arch:     runtime.GOARCH,
+		Platform: platform.Host(),
 		Epoch:    time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC),
 		Revision: "0123456789abcdef0123456789abcdef01234567",
 		Cache:    &Cache{Dir: cacheDir},

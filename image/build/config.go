@@ -9,6 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/synapse-image/synapse-image/image/names"
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/image/recipe"
 )
 
@@ -17,7 +18,7 @@ import (
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 type configInputs struct {
-	arch                    string
+	platform                platform.Platform
 	epoch                   time.Time
 	revision                string
 	version, packageVersion string
@@ -57,8 +58,9 @@ func imageConfig(r *recipe.Recipe, in configInputs) ([]byte, error) {
 		env = append(env, k+"="+c.Env[k])
 	}
 	cfg := v1.ConfigFile{
-		Architecture: in.arch,
-		OS:           "linux",
+		Architecture: in.platform.OCI().Architecture,
+		OS:           in.platform.OCI().OS,
+		Variant:      in.platform.OCI().Variant,
 		Created:      v1.Time{Time: in.epoch.UTC()},
 		History:      in.history,
 		RootFS:       v1.RootFS{Type: "layers"},
@@ -71,9 +73,6 @@ func imageConfig(r *recipe.Recipe, in configInputs) ([]byte, error) {
 			Labels:     labels,
 			StopSignal: c.StopSignal,
 		},
-	}
-	if in.arch == "arm64" {
-		cfg.Variant = "v8"
 	}
 	for _, l := range in.layers {
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.Meta.DiffID)

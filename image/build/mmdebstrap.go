@@ -9,12 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/image/recipe"
 )
 
@@ -29,10 +29,10 @@ type RootFS interface {
 type Install struct {
 	Debian recipe.Debian
 	Extra  []string // packages installed besides Debian.Packages
-	// Arch is the Debian architecture (amd64, arm64); Epoch is
-	// SOURCE_DATE_EPOCH for the installation.
-	Arch  string
-	Epoch time.Time
+	// Platform is the target platform; Epoch is SOURCE_DATE_EPOCH for the
+	// installation.
+	Platform platform.Platform
+	Epoch    time.Time
 	// DeferByteCompile makes Debian's py3compile do nothing while the
 	// packages are installed: the builder byte-compiles the same files
 	// afterwards, once, in the recipe's invalidation mode and natively for
@@ -82,33 +82,31 @@ func EnsureMmdebstrap(ctx context.Context, log io.Writer) error {
 	return nil
 }
 
-// qemuBinfmt names the binfmt_misc entry that runs arch's programs.
-var qemuBinfmt = map[string]string{"amd64": "qemu-x86_64", "arm64": "qemu-aarch64"}
-
-// CheckForeignArch makes sure programs of another architecture can run, as
+// CheckForeignArch makes sure programs of another platform can run, as
 // the packages' maintainer scripts run in the new root (nil for the host's).
-func CheckForeignArch(arch string) error {
-	if arch == runtime.GOARCH {
+func CheckForeignArch(p platform.Platform) error {
+	host := platform.Host()
+	if p == host {
 		return nil
 	}
-	entry := filepath.Join("/proc/sys/fs/binfmt_misc", qemuBinfmt[arch])
+	entry := filepath.Join("/proc/sys/fs/binfmt_misc", "qemu-"+p.QemuName())
 	if _, err := os.Stat(entry); err != nil {
-		return fmt.Errorf("building for linux/%s on linux/%s needs qemu user emulation: apt-get install qemu-user-static binfmt-support arch-test (missing %s)", arch, runtime.GOARCH, entry)
+		return fmt.Errorf("building for %s on %s needs qemu user emulation: apt-get install qemu-user-static binfmt-support arch-test (missing %s)", p, host, entry)
 	}
 	// mmdebstrap checks with arch-test that the architecture runs.
 	if _, err := exec.LookPath("arch-test"); err != nil {
-		return fmt.Errorf("building for linux/%s on linux/%s needs arch-test (mmdebstrap checks the emulation with it): apt-get install arch-test", arch, runtime.GOARCH)
+		return fmt.Errorf("building for %s on %s needs arch-test (mmdebstrap checks the emulation with it): apt-get install arch-test", p, host)
 	}
 	return nil
 }
 
 // Make runs mmdebstrap.
 func (m Mmdebstrap) Make(ctx context.Context, in Install, dir string) error {
-	deb, extra, arch, epoch := in.Debian, in.Extra, in.Arch, in.Epoch
+	deb, extra, arch, epoch := in.Debian, in.Extra, in.Platform.Arch(), in.Epoch
 	if err := EnsureMmdebstrap(ctx, m.logWriter()); err != nil {
 		return err
 	}
-	if err := CheckForeignArch(arch); err != nil {
+	if err := CheckForeignArch(in.Platform); err != nil {
 		return err
 	}
 	tmp, err := os.MkdirTemp("", "builder-debconf-")
@@ -117,7 +115,7 @@ func (m Mmdebstrap) Make(ctx context.Context, in Install, dir string) error {
 	}
 	defer os.RemoveAll(tmp)
 	native := ""
-	if in.NativeRoot != "" && arch != runtime.GOARCH {
+	if in.NativeRoot != "" && in.Platform != platform.Host() {
 		native = filepath.Join(tmp, "native")
 		if err := nativeDpkgDeb(ctx, in.NativeRoot, native); err != nil {
 			return err
@@ -177,7 +175,7 @@ func (m Mmdebstrap) logWriter() io.Writer {
 // the preseed file it refers to; native, when set, is the directory of a
 // native dpkg-deb (nativeDpkgDeb) that stands in for the root's own.
 func mmdebstrapArgs(in Install, dir, debconfDir, native string) ([]string, error) {
-	deb, extra, arch := in.Debian, in.Extra, in.Arch
+	deb, extra, arch := in.Debian, in.Extra, in.Platform.Arch()
 	args := []string{
 		"--mode=root",
 		"--format=directory",

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/image/recipe"
 )
 
@@ -27,7 +28,7 @@ func TestMmdebstrapArgs(t *testing.T) {
 		Customize:   []string{`chroot "$1" true`},
 	}
 	tmp := t.TempDir()
-	args, err := mmdebstrapArgs(Install{Debian: deb, Extra: []string{"python3-pip"}, Arch: "arm64"}, "/tmp/x/root", tmp, "")
+	args, err := mmdebstrapArgs(Install{Debian: deb, Extra: []string{"python3-pip"}, Platform: platform.ARM64}, "/tmp/x/root", tmp, "")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"sid", "/tmp/x/root", "http://deb.debian.org/debian"}, args[len(args)-3:], "suite, target, mirror come last")
 	for _, want := range []string{
@@ -64,7 +65,7 @@ func TestMmdebstrapDeferByteCompile(t *testing.T) {
 		return -1
 	}
 	for _, deferred := range []bool{false, true} {
-		args, err := mmdebstrapArgs(Install{Debian: deb, Arch: "amd64", DeferByteCompile: deferred}, "/tmp/x/root", t.TempDir(), "")
+		args, err := mmdebstrapArgs(Install{Debian: deb, Platform: platform.AMD64, DeferByteCompile: deferred}, "/tmp/x/root", t.TempDir(), "")
 		require.NoError(t, err)
 		divert := index(args, "--essential-hook=", "dpkg-divert --quiet --local --rename --divert "+py3compileAside+" --add /usr/bin/py3compile")
 		restore := index(args, "--customize-hook=", "dpkg-divert --quiet --local --rename --remove /usr/bin/py3compile")
@@ -197,7 +198,7 @@ func TestParseLdd(t *testing.T) {
 func TestMmdebstrapNativeDpkgDeb(t *testing.T) {
 	deb := recipe.Debian{Suite: "sid", Mirror: "http://deb.debian.org/debian", Variant: "essential", Customize: []string{`chroot "$1" dpkg --purge x`}}
 	for _, native := range []string{"", "/tmp/kit"} {
-		args, err := mmdebstrapArgs(Install{Debian: deb, Arch: "arm64"}, "/tmp/x/root", t.TempDir(), native)
+		args, err := mmdebstrapArgs(Install{Debian: deb, Platform: platform.ARM64}, "/tmp/x/root", t.TempDir(), native)
 		require.NoError(t, err)
 		joined := strings.Join(args, "\n")
 		if native == "" {

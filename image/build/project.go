@@ -36,7 +36,7 @@ func (b *builder) projectLayer(ctx context.Context) (*builtLayer, error) {
 	}
 	sources := map[string]string{}
 	for i, p := range b.r.Programs {
-		s, err := goSources(ctx, b.RepoRoot, p.Package, b.Arch)
+		s, err := goSources(ctx, b.RepoRoot, p.Package, b.Platform.Arch())
 		if err != nil {
 			return nil, fmt.Errorf("programs[%d].package %s: %w", i, p.Package, err)
 		}
@@ -48,7 +48,7 @@ func (b *builder) projectLayer(ctx context.Context) (*builtLayer, error) {
 	if err != nil && len(b.r.Programs) > 0 {
 		return nil, err
 	}
-	key, err := Key("project", b.r.Dirs, b.r.Files, b.r.Programs, b.r.Symlinks, files, sources, goVersion, b.Arch, b.Epoch.Unix())
+	key, err := Key("project", b.r.Dirs, b.r.Files, b.r.Programs, b.r.Symlinks, files, sources, goVersion, b.Platform.Arch(), b.Epoch.Unix())
 	if err != nil {
 		return nil, err
 	}
@@ -88,11 +88,11 @@ func (b *builder) projectEntries(ctx context.Context) ([]layer.Entry, error) {
 	}
 	for i, p := range b.r.Programs {
 		t := time.Now()
-		data, err := goBuild(ctx, b.RepoRoot, p.Package, b.Arch)
+		data, err := goBuild(ctx, b.RepoRoot, p.Package, b.Platform.Arch())
 		if err != nil {
 			return nil, fmt.Errorf("programs[%d]: %w", i, err)
 		}
-		b.logf("project", "go build %s for linux/%s in %s (%s)", p.Package, b.Arch, since(t), mb(int64(len(data))))
+		b.logf("project", "go build %s for %s in %s (%s)", p.Package, b.Platform, since(t), mb(int64(len(data))))
 		entries = append(entries, layer.Entry{Path: p.Dst, Mode: 0o755, Data: data})
 	}
 	for _, s := range b.r.Symlinks {

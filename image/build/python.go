@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/image/recipe"
 )
 
@@ -113,7 +114,7 @@ func (b *builder) tunePython(ctx context.Context, root string, mirror MirrorStat
 		return fmt.Errorf("python: %w", err)
 	}
 	t := time.Now()
-	if b.Arch != runtime.GOARCH {
+	if b.Platform != platform.Host() {
 		// Under qemu, compiling thousands of files takes many minutes; the
 		// same Python version of the host's architecture writes the same
 		// bytecode (it does not depend on the CPU) in seconds.
@@ -205,8 +206,8 @@ func (b *builder) nativeRoot(ctx context.Context, mirror MirrorState, step strin
 	if err != nil {
 		return "", err
 	}
-	in := Install{Debian: deb, Arch: runtime.GOARCH, Epoch: mirror.Date, ReadDebCache: true}
-	root, err := b.cachedRoot(ctx, step, fmt.Sprintf("native root (linux/%s, python3 and dpkg)", runtime.GOARCH), key, in, func(root string) error {
+	in := Install{Debian: deb, Platform: platform.Host(), Epoch: mirror.Date, ReadDebCache: true}
+	root, err := b.cachedRoot(ctx, step, fmt.Sprintf("native root (%s, python3 and dpkg)", platform.Host()), key, in, func(root string) error {
 		return os.MkdirAll(filepath.Join(root, nativeTarget), 0o755)
 	})
 	if err != nil {

@@ -50,7 +50,7 @@ func (b *builder) wheelsLayer(ctx context.Context, mirror MirrorState) (*builtLa
 	b.wheels = sums
 	// The recipe's bytecode invalidation mode (python:), else checked-hash.
 	mode := "checked-hash"
-	parts := []any{b.r.Debian, b.Arch, mirror, sums}
+	parts := []any{b.r.Debian, b.Platform.Arch(), mirror, sums}
 	if py := b.r.Python; py != nil && py.InvalidationMode != "" && py.InvalidationMode != mode {
 		mode = py.InvalidationMode
 		parts = append(parts, mode) // only then: other recipes keep their cached layers
@@ -129,11 +129,11 @@ func (b *builder) wheelsLayer(ctx context.Context, mirror MirrorState) (*builtLa
 // python3-pip, cached like a layer (by the Debian section and the mirror
 // state), so changing a wheel does not run mmdebstrap again.
 func (b *builder) wheelsBuildRoot(ctx context.Context, mirror MirrorState) (string, error) {
-	key, err := Key("wheels-root", b.r.Debian, b.Arch, mirror)
+	key, err := Key("wheels-root", b.r.Debian, b.Platform.Arch(), mirror)
 	if err != nil {
 		return "", err
 	}
-	in := Install{Debian: b.r.Debian, Extra: []string{"python3-pip"}, Arch: b.Arch, Epoch: mirror.Date}
+	in := Install{Debian: b.r.Debian, Extra: []string{"python3-pip"}, Platform: b.Platform, Epoch: mirror.Date}
 	return b.cachedRoot(ctx, "wheels", "wheels build root (python3-pip)", key, in, nil)
 }
 

@@ -19,9 +19,6 @@ const (
 	LabelCreated = "org.opencontainers.image.created"
 )
 
-// AnnotationRefName names an image inside an OCI layout's index.json.
-const AnnotationRefName = "org.opencontainers.image.ref.name"
-
 // DefaultRecipe is the recipe `go run . build` builds without --recipe;
 // DefaultRecipeName is the name: it gives (a test keeps the two together).
 const (
@@ -42,15 +39,3 @@ func PackagesFile(name string) string { return filepath.Join(OutputDir(name), "p
 // DefaultLayout is the layout of the default recipe: what publish and the
 // benchmark read when not told otherwise.
 func DefaultLayout() string { return LayoutDir(DefaultRecipeName) }
-
-// SBOMFile is the SPDX 2.3 JSON SBOM a build writes for its linux/arch
-// image; publish attaches it to that platform's manifest.
-func SBOMFile(name, arch string) string {
-	return filepath.Join(OutputDir(name), "sbom.linux-"+arch+".spdx.json")
-}
-
-// ProvenanceFile is the in-toto statement (SLSA provenance v1) a build
-// writes for its linux/arch image; publish attaches it beside the SBOM.
-func ProvenanceFile(name, arch string) string {
-	return filepath.Join(OutputDir(name), "provenance.linux-"+arch+".intoto.json")
-}

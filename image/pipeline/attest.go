@@ -8,15 +8,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"os"
 	"path/filepath"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/synapse-image/synapse-image/image/build"
-	"github.com/synapse-image/synapse-image/image/names"
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/image/progress"
 	"github.com/synapse-image/synapse-image/image/provenance"
+	"github.com/synapse-image/synapse-image/image/publish"
 	"github.com/synapse-image/synapse-image/image/recipe"
 	"github.com/synapse-image/synapse-image/image/sbom"
 )
@@ -29,7 +31,7 @@ type attestInputs struct {
 	root, recipeFile string
 	recipe           *recipe.Recipe
 	result           *build.Result
-	arch             string
+	platform         platform.Platform
 	repository       string
 	revision         string
 	epoch            time.Time
@@ -38,18 +40,18 @@ type attestInputs struct {
 	cacheDir string
 }
 
-// writeAttestations writes the image's SBOM and provenance to
-// .build/<name>/ (names.SBOMFile, names.ProvenanceFile); publish attaches them.
-func writeAttestations(in attestInputs, step *progress.Step) error {
+// attest makes the image's SBOM and provenance, attachments of the image:
+// the layout holds them as its referrers and publish pushes them so.
+func attest(in attestInputs, step *progress.Step) ([]publish.Attachment, error) {
 	recipeFile, err := filepath.Abs(in.recipeFile)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	in.recipeFile = recipeFile
 	start := time.Now()
 	digest, err := in.result.Image.Digest()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var programs []string
 	for _, p := range in.recipe.Programs {
@@ -57,34 +59,30 @@ func writeAttestations(in attestInputs, step *progress.Step) error {
 	}
 	contents, cached, err := scanCached(in.cacheDir, in.result.Image, digest.String(), programs)
 	if err != nil {
-		return fmt.Errorf("SBOM: %w", err)
+		return nil, fmt.Errorf("SBOM: %w", err)
 	}
 	var doc bytes.Buffer
 	if err := sbom.Write(&doc, sbom.Document(contents, sbom.Subject{
-		Repository: in.repository, Digest: digest.String(), Arch: in.arch,
+		Repository: in.repository, Digest: digest.String(), Arch: in.platform.Arch(),
 		Distro: "debian-" + in.recipe.Debian.Suite, Created: in.epoch,
 	})); err != nil {
-		return err
-	}
-	sbomFile := filepath.Join(in.root, names.SBOMFile(in.recipe.Name, in.arch))
-	if err := writeFileAtomic(sbomFile, doc.Bytes()); err != nil {
-		return err
+		return nil, err
 	}
 
 	recipeSum, err := fileSHA256(in.recipeFile)
 	if err != nil {
-		return fmt.Errorf("recipe: %w", err)
+		return nil, fmt.Errorf("recipe: %w", err)
 	}
 	recipePath, err := filepath.Rel(in.root, in.recipeFile)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	goVersion := ""
 	if len(contents.Programs) > 0 {
 		goVersion = contents.Programs[0].Info.GoVersion
 	}
 	st, err := provenance.New(provenance.Build{
-		Repository: in.repository, Digest: digest.String(), Platform: "linux/" + in.arch,
+		Repository: in.repository, Digest: digest.String(), Platform: in.platform.String(),
 		RecipePath: filepath.ToSlash(recipePath), RecipeSHA256: recipeSum,
 		Source: in.recipe.Config.Labels[labelSource], Revision: in.revision,
 		Mirror: in.recipe.Debian.Mirror, Suite: in.recipe.Debian.Suite,
@@ -92,15 +90,11 @@ func writeAttestations(in attestInputs, step *progress.Step) error {
 		Epoch: in.epoch, Wheels: in.result.Wheels, GoVersion: goVersion,
 	})
 	if err != nil {
-		return fmt.Errorf("provenance: %w", err)
+		return nil, fmt.Errorf("provenance: %w", err)
 	}
 	var prov bytes.Buffer
 	if err := provenance.Write(&prov, st); err != nil {
-		return err
-	}
-	provFile := filepath.Join(in.root, names.ProvenanceFile(in.recipe.Name, in.arch))
-	if err := writeFileAtomic(provFile, prov.Bytes()); err != nil {
-		return err
+		return nil, err
 	}
 	goModules := 0
 	for _, p := range contents.Programs {
@@ -109,21 +103,12 @@ func writeAttestations(in attestInputs, step *progress.Step) error {
 	if cached {
 		step.Logf("image contents cached")
 	}
-	step.Logf("%d Debian packages, %d wheels, %d Go modules → %s; provenance → %s (%.1fs)",
-		len(contents.Debs), len(contents.Wheels), goModules,
-		names.SBOMFile(in.recipe.Name, in.arch), names.ProvenanceFile(in.recipe.Name, in.arch), time.Since(start).Seconds())
-	return nil
-}
-
-func writeFileAtomic(file string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return err
-	}
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
+	step.Logf("%d Debian packages, %d wheels, %d Go modules: SBOM and provenance of %s (%.1fs)",
+		len(contents.Debs), len(contents.Wheels), goModules, digest, time.Since(start).Seconds())
+	return []publish.Attachment{
+		{Subject: digest, ArtifactType: publish.ArtifactTypeSPDX, Data: doc.Bytes(), Created: in.epoch},
+		{Subject: digest, ArtifactType: publish.ArtifactTypeInToto, Data: prov.Bytes(), Created: in.epoch},
+	}, nil
 }
 
 func fileSHA256(file string) (string, error) {

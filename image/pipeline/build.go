@@ -6,7 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -16,11 +16,13 @@ import (
 
 	"github.com/synapse-image/synapse-image/image/build"
 	"github.com/synapse-image/synapse-image/image/names"
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/image/progress"
 	"github.com/synapse-image/synapse-image/image/publish"
 	"github.com/synapse-image/synapse-image/image/recipe"
 	"github.com/synapse-image/synapse-image/image/source"
 	"github.com/synapse-image/synapse-image/image/tags"
+	"github.com/synapse-image/synapse-image/internal/atomicfile"
 )
 
 // cacheMaxAge is how long a cache entry is kept after its last use.
@@ -32,13 +34,13 @@ type BuildOptions struct {
 	Recipe string
 	// Repository names the image for Load and Tarball; empty: the recipe's.
 	Repository string
-	// WheelsDir, Arch, CacheDir (empty: build.DefaultCacheDir), NoCache: see build.Options.
-	WheelsDir, Arch, CacheDir string
-	NoCache                   bool
-	// Archs, when set, are several target architectures (Arch is then
-	// ignored): each is built, and the layout gets one OCI index of them;
-	// Load and Tarball take the host's (runtime.GOARCH).
-	Archs []string
+	// WheelsDir, CacheDir (empty: build.DefaultCacheDir), NoCache: see build.Options.
+	WheelsDir, CacheDir string
+	NoCache             bool
+	// Platforms are the target platforms (none: the host's). Each is
+	// built; with several the layout gets one OCI index of them, and Load
+	// and Tarball take the host's.
+	Platforms []platform.Platform
 	// Revision overrides the git revision (label and sha tag).
 	Revision string
 	// Tags are extra tags besides the computed ones.
@@ -69,6 +71,13 @@ type BuildOptions struct {
 func Build(ctx context.Context, o BuildOptions) error {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
+	}
+	if len(o.Platforms) == 0 {
+		o.Platforms = []platform.Platform{platform.Host()}
+	}
+	// --load and --tarball take one image: the host's platform.
+	if len(o.Platforms) > 1 && !slices.Contains(o.Platforms, platform.Host()) && (o.Load || o.Tarball != "") {
+		return UsageError{fmt.Errorf("--load and --tarball take the host's platform, %s, which --platform does not list", platform.Host())}
 	}
 	if o.Progress == "" {
 		o.Progress = "auto"
@@ -102,7 +111,7 @@ func Build(ctx context.Context, o BuildOptions) error {
 	for _, res := range built {
 		prefix := ""
 		if len(built) > 1 {
-			prefix = res.arch + " "
+			prefix = res.platform.Arch() + " "
 		}
 		for _, l := range res.Layers {
 			total += l.Meta.UncompressedSize
@@ -127,125 +136,166 @@ type written struct {
 	tags   []string
 }
 
+// sourceFacts are what the source tree says about the build.
+type sourceFacts struct {
+	root, revision, cacheDir string
+	epoch                    time.Time
+}
+
 // buildAndWrite runs the steps shown on the display: the source facts, the
-// build, the outputs and the cache clean-up.
+// build of each platform, its SBOM and provenance, the outputs and the
+// cache clean-up.
 func buildAndWrite(ctx context.Context, o BuildOptions, r *recipe.Recipe, repository string, display *progress.Display) ([]archResult, written, error) {
 	var out written
 	step := display.Start("[source] module root, git revision, SOURCE_DATE_EPOCH")
-	root := o.Root
-	if root == "" {
+	src, err := readSource(ctx, o, step)
+	step.Done(err)
+	if err != nil {
+		return nil, out, err
+	}
+	built, err := buildPlatforms(ctx, o, r, src, display)
+	if err != nil {
+		return nil, out, err
+	}
+	artifact, err := attestAll(o, r, repository, src, built, display)
+	if err != nil {
+		return nil, out, err
+	}
+	// --load and --tarball take one image: the host's platform.
+	host := artifact.Images[0].Image
+	if len(built) > 1 {
+		host, _ = artifact.Image(platform.Host())
+	}
+	if out.digest, err = artifact.Digest(); err != nil {
+		return nil, out, err
+	}
+	out.tags = tags.ForBuild(built[0].PackageVersion, src.revision, o.Tags)
+	if err := writeOutputs(ctx, o, r, repository, src.root, artifact, host, out.tags, display); err != nil {
+		return nil, out, err
+	}
+	pkgFile := names.PackagesFile(r.Name)
+	step = display.Start("[output] package list " + pkgFile)
+	err = writePackageList(filepath.Join(src.root, pkgFile), built[0].Packages)
+	step.Done(err)
+	if err != nil {
+		return nil, out, err
+	}
+
+	step = display.Start(fmt.Sprintf("[cache] remove entries unused for %d days", cacheMaxAge/(24*time.Hour)))
+	if n, err := (&build.Cache{Dir: src.cacheDir}).Prune(cacheMaxAge); err != nil {
+		step.Logf("%v", err) // a failed clean-up does not fail the build
+	} else {
+		step.Logf("%d removed", n)
+	}
+	step.Done(nil)
+	return built, out, nil
+}
+
+// readSource finds the module root, the git revision, SOURCE_DATE_EPOCH
+// and the cache directory.
+func readSource(ctx context.Context, o BuildOptions, step *progress.Step) (sourceFacts, error) {
+	src := sourceFacts{root: o.Root, revision: o.Revision, cacheDir: o.CacheDir}
+	if src.root == "" {
 		wd, err := os.Getwd()
 		if err != nil {
-			step.Done(err)
-			return nil, out, err
+			return src, err
 		}
-		if root, err = source.Root(wd); err != nil {
-			step.Done(err)
-			return nil, out, err
+		if src.root, err = source.Root(wd); err != nil {
+			return src, err
 		}
 	}
-	revision := o.Revision
-	if revision == "" {
-		if revision = source.Revision(ctx, root); revision == "" {
+	if src.revision == "" {
+		if src.revision = source.Revision(ctx, src.root); src.revision == "" {
 			step.Logf("no git revision (not a git checkout?): no revision label or sha tag; use --revision")
 		}
 	}
-	if revision != "" {
-		step.Logf("revision %s", revision)
+	if src.revision != "" {
+		step.Logf("revision %s", src.revision)
 	}
-	epoch, found, err := source.DateEpoch(ctx, root, o.Getenv)
+	epoch, found, err := source.DateEpoch(ctx, src.root, o.Getenv)
 	if err != nil {
-		step.Done(err)
-		return nil, out, err
+		return src, err
 	}
+	src.epoch = epoch
 	if !found {
 		step.Logf("no SOURCE_DATE_EPOCH and no git history: using 1970-01-01 as the creation time")
 	}
 	step.Logf("SOURCE_DATE_EPOCH %d (%s)", epoch.Unix(), epoch.Format(time.RFC3339))
-	cacheDir := o.CacheDir
-	if cacheDir == "" {
-		if cacheDir, err = build.DefaultCacheDir(); err != nil {
-			step.Done(err)
-			return nil, out, err
+	if src.cacheDir == "" {
+		if src.cacheDir, err = build.DefaultCacheDir(); err != nil {
+			return src, err
 		}
 	}
-	step.Done(nil)
+	return src, nil
+}
 
-	archs := o.Archs
-	if len(archs) == 0 {
-		archs = []string{o.Arch}
-	}
+// buildPlatforms builds r for each platform asked for; every platform must
+// get the same package version.
+func buildPlatforms(ctx context.Context, o BuildOptions, r *recipe.Recipe, src sourceFacts, display *progress.Display) ([]archResult, error) {
 	var built []archResult
-	for _, arch := range archs {
+	for _, p := range o.Platforms {
 		res, err := build.Build(ctx, build.Options{
 			Recipe:    r,
-			RepoRoot:  root,
+			RepoRoot:  src.root,
 			WheelsDir: o.WheelsDir,
-			Arch:      arch,
-			Epoch:     epoch,
-			Revision:  revision,
-			Cache:     &build.Cache{Dir: cacheDir, Refresh: o.NoCache},
+			Platform:  p,
+			Epoch:     src.epoch,
+			Revision:  src.revision,
+			Cache:     &build.Cache{Dir: src.cacheDir, Refresh: o.NoCache},
 			Progress:  display,
 			Verbose:   o.Verbose,
 			RootFS:    o.RootFS,
 			Mirror:    o.Mirror,
 		})
 		if err != nil {
-			if len(archs) > 1 {
-				err = fmt.Errorf("linux/%s: %w", arch, err)
+			if len(o.Platforms) > 1 {
+				err = fmt.Errorf("%s: %w", p, err)
 			}
-			return nil, out, err
+			return nil, err
 		}
 		if len(built) > 0 && res.PackageVersion != built[0].PackageVersion {
-			return nil, out, fmt.Errorf("linux/%s has %s %s, linux/%s has %s: the mirror changed between the builds; build again",
-				arch, r.Version.Package, res.PackageVersion, built[0].arch, built[0].PackageVersion)
+			return nil, fmt.Errorf("%s has %s %s, %s has %s: the mirror changed between the builds; build again",
+				p, r.Version.Package, res.PackageVersion, built[0].platform, built[0].PackageVersion)
 		}
-		built = append(built, archResult{Result: res, arch: arch})
+		built = append(built, archResult{Result: res, platform: p})
 	}
-	res := built[0].Result
-	// What the layout gets: the image, or an index of every platform's.
-	var artifact publish.Artifact = res.Image
-	if len(built) > 1 {
-		images := make([]v1.Image, len(built))
-		for i, b := range built {
-			images[i] = b.Image
-		}
-		idx, err := publish.NewIndex(images...)
-		if err != nil {
-			return nil, out, err
-		}
-		artifact = idx
-	}
-	// --load and --tarball take one image: the host's platform.
-	host := res.Image
-	if len(built) > 1 {
-		host = nil
-		for _, b := range built {
-			if b.arch == runtime.GOARCH {
-				host = b.Image
-			}
-		}
-		if host == nil && (o.Load || o.Tarball != "") {
-			return nil, out, UsageError{fmt.Errorf("--load and --tarball take the host's platform, linux/%s, which --platform does not list", runtime.GOARCH)}
-		}
-	}
+	return built, nil
+}
 
-	out.tags = tags.ForBuild(res.PackageVersion, revision, o.Tags)
-	refs := make([]name.Tag, 0, len(out.tags))
-	for _, t := range out.tags {
+// attestAll makes each platform's SBOM and provenance and puts the
+// platform images and their attachments together into the artifact.
+func attestAll(o BuildOptions, r *recipe.Recipe, repository string, src sourceFacts, built []archResult, display *progress.Display) (*Artifact, error) {
+	var images []PlatformImage
+	for _, b := range built {
+		step := display.Start("[sbom] SBOM and provenance of " + b.platform.String())
+		atts, err := attest(attestInputs{
+			root: src.root, recipeFile: o.Recipe, recipe: r, result: b.Result, platform: b.platform,
+			repository: repository, revision: src.revision, epoch: src.epoch, cacheDir: src.cacheDir,
+		}, step)
+		step.Done(err)
+		if err != nil {
+			return nil, err
+		}
+		images = append(images, PlatformImage{Platform: b.platform, Image: b.Image, Attachments: atts})
+	}
+	return newArtifact(images)
+}
+
+// writeOutputs writes the artifact to the OCI layout in .build/<name>/oci
+// and to the outputs asked for: another layout, a tarball and the Docker
+// engine (those two get host, one image).
+func writeOutputs(ctx context.Context, o BuildOptions, r *recipe.Recipe, repository, root string, artifact *Artifact, host v1.Image, tagList []string, display *progress.Display) error {
+	refs := make([]name.Tag, 0, len(tagList))
+	for _, t := range tagList {
 		ref, err := name.NewTag(repository+":"+t, name.WeakValidation)
 		if err != nil {
-			return nil, out, fmt.Errorf("tag %s: %w", t, err)
+			return fmt.Errorf("tag %s: %w", t, err)
 		}
 		refs = append(refs, ref)
 	}
-	if out.digest, err = artifact.Digest(); err != nil {
-		return nil, out, err
-	}
-
-	outputs := []publish.Publisher{publish.Layout{Dir: filepath.Join(root, names.LayoutDir(r.Name)), RefName: out.tags[0]}}
+	outputs := []publish.Publisher{artifact.Layout(filepath.Join(root, names.LayoutDir(r.Name)), tagList[0])}
 	if o.OCI != "" {
-		outputs = append(outputs, publish.Layout{Dir: o.OCI, RefName: out.tags[0]})
+		outputs = append(outputs, artifact.Layout(o.OCI, tagList[0]))
 	}
 	if o.Tarball != "" {
 		outputs = append(outputs, only{publish.Tarball{File: o.Tarball, Refs: refs}, host})
@@ -256,43 +306,14 @@ func buildAndWrite(ctx context.Context, o BuildOptions, r *recipe.Recipe, reposi
 	for i, p := range outputs {
 		outputs[i] = shown{p, display, root}
 	}
-	if _, err := publish.Multi(outputs...).Publish(ctx, artifact); err != nil {
-		return nil, out, err
-	}
-	pkgFile := names.PackagesFile(r.Name)
-	step = display.Start("[output] package list " + pkgFile)
-	err = writePackageList(filepath.Join(root, pkgFile), res.Packages)
-	step.Done(err)
-	if err != nil {
-		return nil, out, err
-	}
-
-	for _, b := range built {
-		step = display.Start("[sbom] SBOM and provenance of linux/" + b.arch)
-		err = writeAttestations(attestInputs{
-			root: root, recipeFile: o.Recipe, recipe: r, result: b.Result, arch: b.arch,
-			repository: repository, revision: revision, epoch: epoch, cacheDir: cacheDir,
-		}, step)
-		step.Done(err)
-		if err != nil {
-			return nil, out, err
-		}
-	}
-
-	step = display.Start(fmt.Sprintf("[cache] remove entries unused for %d days", cacheMaxAge/(24*time.Hour)))
-	if n, err := (&build.Cache{Dir: cacheDir}).Prune(cacheMaxAge); err != nil {
-		step.Logf("%v", err) // a failed clean-up does not fail the build
-	} else {
-		step.Logf("%d removed", n)
-	}
-	step.Done(nil)
-	return built, out, nil
+	_, err := publish.Multi(outputs...).Publish(ctx, artifact.Manifest)
+	return err
 }
 
 // archResult is the build of one platform.
 type archResult struct {
 	*build.Result
-	arch string
+	platform platform.Platform
 }
 
 // only publishes img, whatever it is given: an output that holds a single
@@ -337,9 +358,5 @@ func writePackageList(file string, pkgs map[string]string) error {
 	for _, n := range list {
 		fmt.Fprintf(&b, "%s %s\n", n, pkgs[n])
 	}
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
+	return atomicfile.WriteReplace(file, []byte(b.String()), 0o644)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/synapse-image/synapse-image/image/build"
 	"github.com/synapse-image/synapse-image/image/names"
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/image/publish"
 )
 
@@ -106,7 +107,7 @@ func TestBuild(t *testing.T) {
 		Recipe:    filepath.Join(root, "recipe.yaml"),
 		Root:      root,
 		WheelsDir: filepath.Join(root, "wheels"),
-		Arch:      "amd64",
+		Platforms: []platform.Platform{platform.AMD64},
 		CacheDir:  t.TempDir(),
 		Revision:  "0123456789abcdef0123456789abcdef01234567",
 		Tarball:   tarFile,
@@ -133,15 +134,18 @@ pipeline-test:sha-0123456
 $`, stdout)
 	assert.Equal(t, []step{
 		{"[source]", "DONE"}, {"[mirror]", "DONE"}, {"[rootfs]", "DONE"}, {"[wheels]", "DONE"}, {"[project]", "DONE"},
-		{"[output]", "DONE"}, {"[output]", "DONE"}, {"[output]", "DONE"}, {"[sbom]", "DONE"}, {"[cache]", "DONE"},
+		{"[sbom]", "DONE"}, {"[output]", "DONE"}, {"[output]", "DONE"}, {"[output]", "DONE"}, {"[cache]", "DONE"},
 	}, plainSteps(stderr), stderr)
-	assert.Contains(t, stderr, "#7 [output] docker-load tarball "+tarFile+"\n")
+	assert.Contains(t, stderr, "#8 [output] docker-load tarball "+tarFile+"\n")
 	assert.Regexp(t, `(?m)^\[build\] done in \d+\.\ds: 2 layers`, stderr)
 
 	// Every output holds the image stdout names.
 	digest := strings.TrimPrefix(strings.SplitN(stdout, "\n", 2)[0], "pipeline-test@")
-	img, err := publish.ReadLayout(filepath.Join(root, names.LayoutDir("pipeline-test")))
+	artifact, err := ReadArtifact(filepath.Join(root, names.LayoutDir("pipeline-test")))
 	require.NoError(t, err)
+	require.Len(t, artifact.Images, 1)
+	img := artifact.Images[0].Image
+	assert.Equal(t, img, artifact.Manifest, "one platform: the layout holds the image itself")
 	d, err := img.Digest()
 	require.NoError(t, err)
 	assert.Equal(t, digest, d.String())
@@ -157,13 +161,11 @@ $`, stdout)
 	pkgs, err := os.ReadFile(filepath.Join(root, names.PackagesFile("pipeline-test")))
 	require.NoError(t, err)
 	assert.Equal(t, "matrix-synapse 1.160.0-1\n", string(pkgs))
-	// The SBOM and the provenance are of this image (their content: image/sbom, image/provenance).
-	sbomDoc, err := os.ReadFile(filepath.Join(root, names.SBOMFile("pipeline-test", "amd64")))
-	require.NoError(t, err)
+	// The SBOM and the provenance are in the layout, referrers of this
+	// image (their content: image/sbom, image/provenance).
+	sbomDoc, prov := attachmentData(t, artifact.Images[0])
 	assert.Contains(t, string(sbomDoc), `"documentNamespace": "https://github.com/synapse-image/synapse-image/spdx/pipeline-test/`+digest+`"`)
 	assert.Contains(t, string(sbomDoc), "pkg:deb/debian/matrix-synapse@1.160.0-1")
-	prov, err := os.ReadFile(filepath.Join(root, names.ProvenanceFile("pipeline-test", "amd64")))
-	require.NoError(t, err)
 	assert.Contains(t, string(prov), strings.TrimPrefix(digest, "sha256:"))
 	assert.Contains(t, string(prov), `"path": "recipe.yaml"`)
 
@@ -176,7 +178,7 @@ $`, stdout)
 	steps := plainSteps(stderr)
 	assert.Equal(t, []step{
 		{"[source]", "DONE"}, {"[mirror]", "DONE"}, {"[rootfs]", "CACHED"}, {"[wheels]", "DONE"}, {"[project]", "CACHED"},
-		{"[output]", "DONE"}, {"[output]", "DONE"}, {"[sbom]", "DONE"}, {"[cache]", "DONE"},
+		{"[sbom]", "DONE"}, {"[output]", "DONE"}, {"[output]", "DONE"}, {"[cache]", "DONE"},
 	}, steps, stderr)
 
 	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "build.md"))
@@ -189,4 +191,25 @@ $`, stdout)
 		assert.Equal(t, steps[i].key, docSteps[i].key, "docs/build.md example, step %d", i+1)
 	}
 	assert.Regexp(t, `(?m)^synapse@sha256:[0-9a-f]{64}\nsynapse:v\d+\.\d+\.\d+\n`, string(example[1]), "then the digest and the tags")
+}
+
+// attachmentData is the SBOM and the provenance statement attached to p:
+// exactly one of each, both with p's image as their subject.
+func attachmentData(t *testing.T, p PlatformImage) (sbomDoc, prov []byte) {
+	t.Helper()
+	d, err := p.Image.Digest()
+	require.NoError(t, err)
+	require.Len(t, p.Attachments, 2, "%s: an SBOM and a provenance statement", p.Platform)
+	for _, a := range p.Attachments {
+		assert.Equal(t, d, a.Subject)
+		switch a.ArtifactType {
+		case publish.ArtifactTypeSPDX:
+			sbomDoc = a.Data
+		case publish.ArtifactTypeInToto:
+			prov = a.Data
+		}
+	}
+	require.NotEmpty(t, sbomDoc, "%s: no SBOM", p.Platform)
+	require.NotEmpty(t, prov, "%s: no provenance", p.Platform)
+	return sbomDoc, prov
 }

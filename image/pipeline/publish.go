@@ -2,11 +2,14 @@ package pipeline
 
 import (
 	"context"
-
 	"fmt"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"io"
+	"slices"
 	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/synapse-image/synapse-image/image/names"
 	"github.com/synapse-image/synapse-image/image/publish"
@@ -17,71 +20,63 @@ import (
 type PublishOptions struct {
 	// From is the OCI layout the build wrote.
 	From string
-	// Registry says where and how to push. Its Tags replace the computed
-	// ones when set; its Repository defaults to the image's title label
-	// (lower case), else "synapse"; its Log defaults to Log.
-	Registry publish.Options
-	// Tag options for the computed tags.
-	Tags tags.Options
+	// Registry is HOST[:PORT]; Repository the repository in it (empty: the
+	// image's title label in lower case, else "synapse").
+	Registry, Repository string
+	// Tags replace the computed ones when set; TagRules shape those.
+	Tags     []string
+	TagRules tags.Options
+	// NoOverwrite, DryRun, Insecure, Auth (nil: the Docker config) and
+	// Signer: see publish.Options.
+	NoOverwrite, DryRun, Insecure bool
+	Auth                          authn.Authenticator
+	Signer                        signature.SignerVerifier
 	// Stdout gets one "HOST/REPO:TAG → DIGEST (what happened)" line per tag;
 	// Log the progress.
 	Stdout, Log io.Writer
 }
 
-// Publish pushes the image in the layout under its tags.
+// Publish pushes the artifact in the layout, attachments included, under
+// its tags: computed here from its labels, unless given.
 func Publish(ctx context.Context, o PublishOptions) error {
-	artifact, err := publish.ReadLayoutArtifact(o.From)
+	artifact, err := ReadArtifact(o.From)
 	if err != nil {
 		return err
 	}
-	images, err := platformImages(artifact)
+	digest, err := artifact.Digest()
 	if err != nil {
-		return fmt.Errorf("OCI layout %s: %w", o.From, err)
-	}
-	// The labels (version, revision) are the same on every platform.
-	info, inspectErr := publish.Inspect(images[0])
-	if info.Digest, err = artifact.Digest(); err != nil {
 		return err
 	}
-	opt := o.Registry
-	if len(opt.Tags) == 0 {
-		if inspectErr != nil {
-			return inspectErr
-		}
-		opt.Tags = info.Tags(o.Tags)
-		if _, err := tags.ShortRevision(info.Revision); err != nil {
-			fmt.Fprintf(o.Log, "note: no sha tag: image label %s: %v\n", names.LabelRevision, err)
-		}
+	// The labels (version, revision, title) are the same on every platform.
+	cf, err := artifact.Images[0].Image.ConfigFile()
+	if err != nil {
+		return fmt.Errorf("OCI layout %s: image config: %w", o.From, err)
 	}
-	if strings.HasSuffix(info.Revision, "-dirty") {
-		fmt.Fprintf(o.Log, "warning: the image was built from a tree with uncommitted changes (revision %s)\n", info.Revision)
+	labels := cf.Config.Labels
+	labeled, labelErr := tags.FromLabels(labels)
+	refs, err := references(o, labeled, labelErr, labels[names.LabelTitle])
+	if err != nil {
+		return err
 	}
-	if opt.Repository == "" {
-		opt.Repository = "synapse"
-		if info.Title != "" {
-			opt.Repository = strings.ToLower(info.Title)
-		}
+	if rev := labels[names.LabelRevision]; strings.HasSuffix(rev, "-dirty") {
+		fmt.Fprintf(o.Log, "warning: the image was built from a tree with uncommitted changes (revision %s)\n", rev)
 	}
-	if opt.Log == nil {
-		opt.Log = func(format string, a ...any) { fmt.Fprintf(o.Log, "  "+format+"\n", a...) }
+	noteMissingAttachments(o, artifact)
+	what := digest.String()
+	if labelErr == nil {
+		what += fmt.Sprintf(" (Synapse %s, package %s)", labeled.Version, labeled.Version.Package)
 	}
-	for _, img := range images {
-		atts, err := attachments(o.From, img, func(f string, a ...any) { fmt.Fprintf(o.Log, "note: "+f+"\n", a...) })
-		if err != nil {
-			return err
-		}
-		opt.Attachments = append(opt.Attachments, atts...)
-	}
-	if err := opt.Check(); err != nil {
-		return UsageError{err}
-	}
-	what := info.Digest.String()
-	if inspectErr == nil {
-		what += fmt.Sprintf(" (Synapse %s, package %s)", info.Version, info.Version.Package)
-	}
-	fmt.Fprintf(o.Log, "publishing %s from %s to %s/%s\n", what, o.From, opt.Registry, opt.Repository)
-	reg := publish.NewRegistry(opt)
-	results, err := reg.Publish(ctx, artifact)
+	fmt.Fprintf(o.Log, "publishing %s from %s to %s\n", what, o.From, refs[0].Context())
+	results, err := publish.NewRegistry(publish.Options{
+		Refs:        refs,
+		NoOverwrite: o.NoOverwrite,
+		DryRun:      o.DryRun,
+		Insecure:    o.Insecure,
+		Auth:        o.Auth,
+		Log:         func(format string, a ...any) { fmt.Fprintf(o.Log, "  "+format+"\n", a...) },
+		Attachments: artifact.Attachments(),
+		Signer:      o.Signer,
+	}).Publish(ctx, artifact.Manifest)
 	if err != nil {
 		return err
 	}
@@ -91,28 +86,42 @@ func Publish(ctx context.Context, o PublishOptions) error {
 	return nil
 }
 
-// platformImages are the images of an artifact: itself, or those of an index.
-func platformImages(a publish.Artifact) ([]v1.Image, error) {
-	switch a := a.(type) {
-	case v1.Image:
-		return []v1.Image{a}, nil
-	case v1.ImageIndex:
-		im, err := a.IndexManifest()
-		if err != nil {
-			return nil, err
+// references are the tags to push: o.Tags, or those the image's labels
+// give by the rules of package tags, in o.Repository or the one its title
+// names.
+func references(o PublishOptions, labeled tags.Labeled, labelErr error, title string) ([]name.Tag, error) {
+	tagList := o.Tags
+	if len(tagList) == 0 {
+		if labelErr != nil {
+			return nil, fmt.Errorf("OCI layout %s: the image has %w", o.From, labelErr)
 		}
-		var out []v1.Image
-		for _, m := range im.Manifests {
-			img, err := a.Image(m.Digest)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, img)
+		tagList = labeled.Tags(o.TagRules)
+		if _, err := tags.ShortRevision(labeled.Revision); err != nil {
+			fmt.Fprintf(o.Log, "note: no sha tag: image label %s: %v\n", names.LabelRevision, err)
 		}
-		if len(out) == 0 {
-			return nil, fmt.Errorf("an empty index")
-		}
-		return out, nil
 	}
-	return nil, fmt.Errorf("neither an image nor an index")
+	repository := o.Repository
+	if repository == "" {
+		repository = "synapse"
+		if title != "" {
+			repository = strings.ToLower(title)
+		}
+	}
+	refs, err := publish.References(o.Registry, repository, tagList, o.Insecure)
+	if err != nil {
+		return nil, UsageError{err}
+	}
+	return refs, nil
+}
+
+// noteMissingAttachments says which platform has no SBOM or provenance in
+// the layout: it is published without.
+func noteMissingAttachments(o PublishOptions, artifact *Artifact) {
+	for _, p := range artifact.Images {
+		for _, kind := range []string{publish.ArtifactTypeSPDX, publish.ArtifactTypeInToto} {
+			if !slices.ContainsFunc(p.Attachments, func(a publish.Attachment) bool { return a.ArtifactType == kind }) {
+				fmt.Fprintf(o.Log, "note: no %s of %s in %s: none attached\n", kindOf(kind), p.Platform, o.From)
+			}
+		}
+	}
 }

@@ -14,21 +14,9 @@
 # server is up. Finally postgres is exec'ed and is PID 1.
 set -Eeuo pipefail
 
-log() { printf '%s entrypoint: %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "$*" >&2; }
-die() { log "error: $*"; exit 2; }
-
-# file_env VAR: VAR may be given as VAR_FILE (a path to read), not both.
-file_env() {
-	local var=$1 file_var="${1}_FILE"
-	if [ -n "${!var:-}" ] && [ -n "${!file_var:-}" ]; then
-		die "both $var and $file_var are set; set only one"
-	fi
-	if [ -n "${!file_var:-}" ]; then
-		[ -r "${!file_var}" ] || die "$file_var: cannot read ${!file_var}"
-		export "$var"="$(<"${!file_var}")"
-		unset "$file_var"
-	fi
-}
+# log, die, file_env (image/entrypoint/lib.sh)
+# shellcheck source=../entrypoint/lib.sh
+. /usr/local/lib/docker-entrypoint-lib.sh
 
 export PGDATA=${PGDATA:-/var/lib/postgresql/data}
 socket_dir=/var/run/postgresql

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -47,15 +49,30 @@ type Attachment struct {
 	Name string
 }
 
-// artifactManifest is the manifest of an attachment.
-func artifactManifest(a Attachment, subject v1.Descriptor) ([]byte, error) {
+// referrer is the artifact manifest of an attachment, as pushed to a
+// registry and as written to an OCI layout: the same bytes in both.
+type referrer struct {
+	raw    []byte
+	digest v1.Hash
+	// blobs are the empty config and the file, with their media types.
+	blobs []blob
+}
+
+// blob is a blob of an artifact manifest.
+type blob struct {
+	data []byte
+	mt   types.MediaType
+}
+
+// referrerOf builds a's artifact manifest with subject as its subject.
+func referrerOf(a Attachment, subject v1.Descriptor) (referrer, error) {
 	cfg, _, err := v1.SHA256(bytes.NewReader(emptyConfig))
 	if err != nil {
-		return nil, err
+		return referrer{}, err
 	}
 	layer, _, err := v1.SHA256(bytes.NewReader(a.Data))
 	if err != nil {
-		return nil, err
+		return referrer{}, err
 	}
 	m := v1.Manifest{
 		SchemaVersion: 2,
@@ -66,7 +83,73 @@ func artifactManifest(a Attachment, subject v1.Descriptor) ([]byte, error) {
 		Subject:       &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
 		Annotations:   map[string]string{annotationCreated: a.Created.UTC().Format(time.RFC3339)},
 	}
-	return json.Marshal(m)
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return referrer{}, err
+	}
+	d, _, err := v1.SHA256(bytes.NewReader(raw))
+	if err != nil {
+		return referrer{}, err
+	}
+	return referrer{raw: raw, digest: d, blobs: []blob{
+		{emptyConfig, mediaTypeEmpty},
+		{a.Data, types.MediaType(a.ArtifactType)},
+	}}, nil
+}
+
+// descriptor is r's descriptor, with its artifact type (as the OCI 1.1
+// referrers API lists it).
+func (r referrer) descriptor(artifactType string) v1.Descriptor {
+	return v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: r.digest, Size: int64(len(r.raw)), ArtifactType: artifactType}
+}
+
+// maxAttachment bounds what is read of an attached file.
+const maxAttachment = 64 << 20
+
+// ReadAttachment reads a referrer, from a registry or an OCI layout: its
+// subject, its type (from its manifest: some registries list the config's
+// media type instead) and, for the types a build attaches
+// (ArtifactTypeSPDX, ArtifactTypeInToto), its one layer, the file. Other
+// referrers (signatures, other tools') come back without Data.
+func ReadAttachment(img v1.Image) (Attachment, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return Attachment{}, err
+	}
+	if m.Subject == nil {
+		return Attachment{}, errors.New("no subject: not a referrer")
+	}
+	a := Attachment{Subject: m.Subject.Digest, ArtifactType: m.ArtifactType}
+	if a.ArtifactType == "" {
+		a.ArtifactType = string(m.Config.MediaType)
+	}
+	if c, ok := m.Annotations[annotationCreated]; ok {
+		if a.Created, err = time.Parse(time.RFC3339, c); err != nil {
+			return Attachment{}, fmt.Errorf("annotation %s: %w", annotationCreated, err)
+		}
+	}
+	if a.ArtifactType != ArtifactTypeSPDX && a.ArtifactType != ArtifactTypeInToto {
+		return a, nil
+	}
+	if len(m.Layers) != 1 {
+		return Attachment{}, fmt.Errorf("%s: %d layers, expected 1", a.ArtifactType, len(m.Layers))
+	}
+	l, err := img.LayerByDigest(m.Layers[0].Digest)
+	if err != nil {
+		return Attachment{}, err
+	}
+	rc, err := l.Compressed() // the file itself: no compression
+	if err != nil {
+		return Attachment{}, err
+	}
+	defer rc.Close()
+	if a.Data, err = io.ReadAll(io.LimitReader(rc, maxAttachment+1)); err != nil {
+		return Attachment{}, err
+	}
+	if len(a.Data) > maxAttachment {
+		return Attachment{}, fmt.Errorf("%s: more than %d bytes", a.ArtifactType, maxAttachment)
+	}
+	return a, nil
 }
 
 // rawManifest is a manifest to put as it is.
@@ -100,16 +183,12 @@ func attach(ctx context.Context, repo name.Repository, list []Attachment, subjec
 		if !ok {
 			return nil, fmt.Errorf("%s: its subject %s is not the image being published", a.Name, a.Subject)
 		}
-		raw, err := artifactManifest(a, subject)
+		r, err := referrerOf(a, subject)
 		if err != nil {
 			return nil, err
 		}
-		d, _, err := v1.SHA256(bytes.NewReader(raw))
-		if err != nil {
-			return nil, err
-		}
-		res := AttachResult{Attachment: a, Digest: d}
-		ref := repo.Digest(d.String())
+		res := AttachResult{Attachment: a, Digest: r.digest}
+		ref := repo.Digest(r.digest.String())
 		if _, err := remote.Head(ref, ropts...); err == nil {
 			res.Action = Unchanged
 			out = append(out, res)
@@ -122,15 +201,12 @@ func attach(ctx context.Context, repo name.Repository, list []Attachment, subjec
 			out = append(out, res)
 			continue
 		}
-		for _, blob := range []struct {
-			data []byte
-			mt   types.MediaType
-		}{{emptyConfig, mediaTypeEmpty}, {a.Data, types.MediaType(a.ArtifactType)}} {
+		for _, blob := range r.blobs {
 			if err := remote.WriteLayer(repo, static.NewLayer(blob.data, blob.mt), ropts...); err != nil {
 				return nil, explain(repo, fmt.Errorf("%s: %w", a.Name, err))
 			}
 		}
-		if err := remote.Put(ref, rawManifest{raw, types.OCIManifestSchema1}, append(ropts, remote.WithReferrersTagFallback(true))...); err != nil {
+		if err := remote.Put(ref, rawManifest{r.raw, types.OCIManifestSchema1}, append(ropts, remote.WithReferrersTagFallback(true))...); err != nil {
 			return nil, explain(repo, fmt.Errorf("%s: %w", a.Name, err))
 		}
 		res.Action = Pushed

@@ -4,20 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/internal/registrytest"
 )
 
 func testAttachments(subject v1.Hash) []Attachment {
@@ -71,24 +68,12 @@ func checkReferrers(t *testing.T, repo name.Repository, subject v1.Hash, want []
 func TestAttachAsReferrers(t *testing.T) {
 	for _, api := range []bool{true, false} {
 		t.Run(map[bool]string{true: "referrers API", false: "fallback tag"}[api], func(t *testing.T) {
-			var mu sync.Mutex
-			var writes []string
-			h := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(api))
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-				if req.Method != http.MethodGet && req.Method != http.MethodHead {
-					mu.Lock()
-					writes = append(writes, req.Method+" "+req.URL.Path)
-					mu.Unlock()
-				}
-				h.ServeHTTP(w, req)
-			}))
-			defer srv.Close()
-			take := func() []string { mu.Lock(); defer mu.Unlock(); w := writes; writes = nil; return w }
-			host := strings.TrimPrefix(srv.URL, "http://")
+			reg := registrytest.New(t, registrytest.WithReferrers(api))
+			take, host := reg.Writes, reg.Host
 
 			img := testImage(t, nil)
 			d := digest(t, img)
-			o := Options{Registry: host, Repository: "attach/synapse", Tags: []string{"latest"}, Keychain: anonymous, Attachments: testAttachments(d)}
+			o := Options{Refs: refs(t, host, "attach/synapse", false, "latest"), Keychain: anonymous, Attachments: testAttachments(d)}
 			p := NewRegistry(o)
 			_, err := p.Publish(context.Background(), img)
 			require.NoError(t, err)
@@ -142,13 +127,14 @@ func TestAttachRefusesAnotherSubject(t *testing.T) {
 func TestArtifactManifestIsReproducible(t *testing.T) {
 	a := testAttachments(v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("a", 64)})[0]
 	subject := v1.Descriptor{MediaType: "application/vnd.oci.image.manifest.v1+json", Digest: a.Subject, Size: 123}
-	one, err := artifactManifest(a, subject)
+	one, err := referrerOf(a, subject)
 	require.NoError(t, err)
-	two, err := artifactManifest(a, subject)
+	two, err := referrerOf(a, subject)
 	require.NoError(t, err)
-	assert.Equal(t, string(one), string(two))
+	assert.Equal(t, string(one.raw), string(two.raw))
+	assert.Equal(t, one.digest, two.digest)
 	var m map[string]any
-	require.NoError(t, json.Unmarshal(one, &m))
+	require.NoError(t, json.Unmarshal(one.raw, &m))
 	assert.Equal(t, "application/spdx+json", m["artifactType"])
 	assert.Equal(t, "2026-11-29T00:00:00Z", m["annotations"].(map[string]any)["org.opencontainers.image.created"])
 }

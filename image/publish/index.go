@@ -81,24 +81,38 @@ func manifestsOf(a Artifact) (map[v1.Hash]v1.Descriptor, error) {
 	return out, nil
 }
 
-// blobSizes are the layers and configs of a (every image of an index).
-func blobSizes(a Artifact) (map[v1.Hash]int64, error) {
-	var images []v1.Image
+// Images are the platform images of a: a itself, or the images its index
+// lists, in the index's order.
+func Images(a Artifact) ([]v1.Image, error) {
 	switch a := a.(type) {
 	case v1.Image:
-		images = append(images, a)
+		return []v1.Image{a}, nil
 	case v1.ImageIndex:
 		im, err := a.IndexManifest()
 		if err != nil {
 			return nil, err
 		}
+		var images []v1.Image
 		for _, m := range im.Manifests {
 			img, err := a.Image(m.Digest)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("image %s: %w", m.Digest, err)
 			}
 			images = append(images, img)
 		}
+		if len(images) == 0 {
+			return nil, errors.New("an index of no images")
+		}
+		return images, nil
+	}
+	return nil, fmt.Errorf("a %T is neither an image nor an index", a)
+}
+
+// blobSizes are the layers and configs of a (every image of an index).
+func blobSizes(a Artifact) (map[v1.Hash]int64, error) {
+	images, err := Images(a)
+	if err != nil {
+		return nil, err
 	}
 	sizes := map[v1.Hash]int64{}
 	for _, img := range images {

@@ -35,7 +35,7 @@ func TestDockerPullsTheHostPlatformOfAnIndex(t *testing.T) {
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
 	repo := "index-e2e/synapse-" + hex.EncodeToString(suffix)
-	_, err = NewRegistry(Options{Registry: reg, Repository: repo, Tags: []string{"latest"}, Keychain: anonymous}).Publish(ctx, idx)
+	_, err = NewRegistry(Options{Refs: refs(t, reg, repo, false, "latest"), Keychain: anonymous}).Publish(ctx, idx)
 	require.NoError(t, err)
 
 	ref := reg + "/" + repo + ":latest"

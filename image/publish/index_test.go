@@ -101,7 +101,7 @@ func TestPublishIndex(t *testing.T) {
 		assert.Equal(t, idxDigest.String(), reg.digestOf(t, "publish-test/synapse", r.Ref.TagStr()))
 	}
 	require.Len(t, p.Attached(), 2)
-	repo, err := name.NewRepository(reg.host+"/publish-test/synapse", name.Insecure)
+	repo, err := name.NewRepository(reg.Host+"/publish-test/synapse", name.Insecure)
 	require.NoError(t, err)
 	for _, img := range []v1.Image{amd, arm} {
 		_, err := remote.Head(repo.Digest(digest(t, img).String()))

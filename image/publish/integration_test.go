@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/synapse-image/synapse-image/image/names"
+	"github.com/synapse-image/synapse-image/image/platform"
 	"github.com/synapse-image/synapse-image/image/tags"
 	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
@@ -71,8 +71,8 @@ func TestPublishToRegistry(t *testing.T) {
 	require.NoError(t, err)
 
 	tagList := []string{"publish-e2e"}
-	if info, err := Inspect(img); err == nil {
-		tagList = info.Tags(tags.Options{})
+	if l, err := tags.FromLabels(cf.Config.Labels); err == nil {
+		tagList = l.Tags(tags.Options{})
 	} else {
 		t.Logf("%s has no version labels (%v): publishing under %v", source, err, tagList)
 	}
@@ -81,7 +81,7 @@ func TestPublishToRegistry(t *testing.T) {
 	_, _ = rand.Read(suffix)
 	repo := "publish-e2e/synapse-" + hex.EncodeToString(suffix)
 	counter := &writeCounter{next: remote.DefaultTransport}
-	opt := Options{Registry: reg, Repository: repo, Tags: tagList, Transport: counter, Log: t.Logf}
+	opt := Options{Refs: refs(t, reg, repo, false, tagList...), Transport: counter, Log: t.Logf}
 
 	start := time.Now()
 	results, err := NewRegistry(opt).Publish(ctx, img)
@@ -105,10 +105,10 @@ func TestPublishToRegistry(t *testing.T) {
 
 	// --no-overwrite against a tag that points elsewhere: refused, registry unchanged.
 	other := testImage(t, nil)
-	_, err = NewRegistry(Options{Registry: reg, Repository: repo, Tags: []string{"publish-e2e-other"}}).Publish(ctx, other)
+	_, err = NewRegistry(Options{Refs: refs(t, reg, repo, false, "publish-e2e-other")}).Publish(ctx, other)
 	require.NoError(t, err)
 	noOverwrite := opt
-	noOverwrite.Tags = append([]string{"publish-e2e-new"}, append(slices.Clone(tagList), "publish-e2e-other")...)
+	noOverwrite.Refs = refs(t, reg, repo, false, append([]string{"publish-e2e-new"}, append(slices.Clone(tagList), "publish-e2e-other")...)...)
 	noOverwrite.NoOverwrite = true
 	_, err = NewRegistry(noOverwrite).Publish(ctx, img)
 	var conflict *ConflictError
@@ -159,14 +159,20 @@ func builtImage(t *testing.T, ctx context.Context) (v1.Image, string) {
 	t.Helper()
 	dir := filepath.Join(dockertest.RepoRoot(t), names.DefaultLayout())
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
-		img, err := ReadLayoutPlatform(dir, runtime.GOARCH)
+		a, _, err := ReadLayout(dir)
 		require.NoError(t, err)
-		return img, dir
+		imgs, err := Images(a)
+		require.NoError(t, err)
+		for _, img := range imgs {
+			cf, err := img.ConfigFile()
+			require.NoError(t, err)
+			if platform.Of(cf) == platform.Host() {
+				return img, dir
+			}
+		}
+		require.Failf(t, "no image of the host's platform", "%s has no %s image: build it with `go run . build`", dir, platform.Host())
 	}
-	ref := os.Getenv("SYNAPSE_IMAGE")
-	if ref == "" {
-		ref = "synapse:latest"
-	}
+	ref := dockertest.SynapseImageRef()
 	dockertest.RequireImage(t, ref, fmt.Sprintf("and there is no OCI layout at %s: run `go run . build --load`", dir))
 	tar := filepath.Join(t.TempDir(), "image.tar")
 	dockertest.Must(t, ctx, "save", "--output", tar, ref)

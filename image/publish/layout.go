@@ -1,9 +1,11 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,20 +13,27 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-
-	"github.com/synapse-image/synapse-image/image/names"
-	"github.com/synapse-image/synapse-image/image/tags"
 )
 
 // Layout writes the artifact as an OCI image layout in Dir, replacing what
 // was there: the layout holds exactly the last build, which is what
 // ReadLayout and `go run . publish` expect. The new layout is written next
 // to Dir and renamed into place, so a failed write leaves the old one whole.
+//
+// The attachments go into the layout as OCI 1.1 referrers: artifact
+// manifests whose subject is a manifest of the artifact, listed in
+// index.json beside it, the same bytes a registry gets. The layout alone
+// is then the whole build.
 type Layout struct {
 	Dir string
 	// RefName annotates the manifest in index.json (the first tag); optional.
 	RefName string
+	// Attachments are each attached to its Subject, a manifest of the artifact.
+	Attachments []Attachment
 }
+
+// annotationRefName names a manifest in an OCI layout's index.json.
+const annotationRefName = "org.opencontainers.image.ref.name"
 
 func (l Layout) String() string { return "OCI layout " + l.Dir }
 
@@ -41,6 +50,10 @@ func (l Layout) Publish(_ context.Context, a Artifact) ([]Result, error) {
 }
 
 func (l Layout) write(a Artifact) error {
+	subjects, err := manifestsOf(a)
+	if err != nil {
+		return err
+	}
 	parent := filepath.Dir(l.Dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
@@ -56,7 +69,7 @@ func (l Layout) write(a Artifact) error {
 	}
 	var opts []layout.Option
 	if l.RefName != "" {
-		opts = append(opts, layout.WithAnnotations(map[string]string{names.AnnotationRefName: l.RefName}))
+		opts = append(opts, layout.WithAnnotations(map[string]string{annotationRefName: l.RefName}))
 	}
 	switch a := a.(type) {
 	case v1.Image:
@@ -69,6 +82,11 @@ func (l Layout) write(a Artifact) error {
 	if err != nil {
 		return err
 	}
+	for _, att := range l.Attachments {
+		if err := writeReferrer(p, att, subjects); err != nil {
+			return err
+		}
+	}
 	old := tmp + ".old"
 	if err := os.Rename(l.Dir, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -79,123 +97,119 @@ func (l Layout) write(a Artifact) error {
 	return os.RemoveAll(old)
 }
 
-// ReadLayout opens the image in the OCI layout dir, which must hold an index
-// with exactly one image (what the builder writes for one platform). It
-// checks that every blob the image needs is there, so a half-written layout
-// fails here and not halfway through a push.
-func ReadLayout(dir string) (v1.Image, error) {
-	a, err := ReadLayoutArtifact(dir)
-	if err != nil {
-		return nil, err
-	}
-	img, ok := a.(v1.Image)
+// writeReferrer writes att's artifact manifest and blobs to the layout and
+// lists the manifest in index.json.
+func writeReferrer(p layout.Path, att Attachment, subjects map[v1.Hash]v1.Descriptor) error {
+	subject, ok := subjects[att.Subject]
 	if !ok {
-		mt, _ := a.MediaType()
-		return nil, fmt.Errorf("OCI layout %s: the manifest is a %s, expected an image", dir, mt)
+		return fmt.Errorf("%s: its subject %s is not a manifest of the image", att.Name, att.Subject)
 	}
-	return img, nil
+	r, err := referrerOf(att, subject)
+	if err != nil {
+		return err
+	}
+	for _, b := range append(r.blobs, blob{data: r.raw}) {
+		h, _, err := v1.SHA256(bytes.NewReader(b.data))
+		if err != nil {
+			return err
+		}
+		if err := p.WriteBlob(h, io.NopCloser(bytes.NewReader(b.data))); err != nil {
+			return err
+		}
+	}
+	return p.AppendDescriptor(r.descriptor(att.ArtifactType))
 }
 
-// ReadLayoutArtifact opens the one image or image index (several
-// platforms) in the OCI layout dir, checking that every blob is there.
-func ReadLayoutArtifact(dir string) (Artifact, error) {
+// ReadLayout opens the OCI layout dir: the one image or image index
+// (several platforms) it holds, and the attachments (referrers) of its
+// manifests. It checks that every blob is there, so a half-written layout
+// fails here and not halfway through a push.
+func ReadLayout(dir string) (Artifact, []Attachment, error) {
+	a, atts, err := readLayout(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("OCI layout %s: %w", dir, err)
+	}
+	return a, atts, nil
+}
+
+func readLayout(dir string) (Artifact, []Attachment, error) {
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no OCI layout in %s: run `go run . build` first", dir)
+			return nil, nil, errors.New("not there: run `go run . build` first")
 		}
-		return nil, fmt.Errorf("OCI layout %s: %w", dir, err)
+		return nil, nil, err
 	}
 	p, err := layout.FromPath(dir)
 	if err != nil {
-		return nil, fmt.Errorf("OCI layout %s: %w", dir, err)
+		return nil, nil, err
 	}
 	idx, err := p.ImageIndex()
 	if err != nil {
-		return nil, fmt.Errorf("OCI layout %s: %w", dir, err)
+		return nil, nil, err
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return nil, fmt.Errorf("OCI layout %s: index.json: %w", dir, err)
+		return nil, nil, fmt.Errorf("index.json: %w", err)
 	}
-	if len(im.Manifests) != 1 {
-		return nil, fmt.Errorf("OCI layout %s holds %d manifests, expected exactly one image or index: run `go run . build` again", dir, len(im.Manifests))
-	}
-	desc := im.Manifests[0]
-	switch {
-	case desc.MediaType.IsImage():
-		img, err := idx.Image(desc.Digest)
-		if err != nil {
-			return nil, fmt.Errorf("OCI layout %s: image %s: %w", dir, desc.Digest, err)
-		}
-		return img, checkBlobs(dir, img)
-	case desc.MediaType.IsIndex():
-		child, err := idx.ImageIndex(desc.Digest)
-		if err != nil {
-			return nil, fmt.Errorf("OCI layout %s: index %s: %w", dir, desc.Digest, err)
-		}
-		cm, err := child.IndexManifest()
-		if err != nil {
-			return nil, fmt.Errorf("OCI layout %s: index %s: %w", dir, desc.Digest, err)
-		}
-		for _, m := range cm.Manifests {
-			img, err := child.Image(m.Digest)
+	// index.json lists the artifact and the referrers of its manifests.
+	var artifacts []Artifact
+	var atts []Attachment
+	for _, desc := range im.Manifests {
+		switch {
+		case desc.MediaType.IsIndex():
+			child, err := idx.ImageIndex(desc.Digest)
 			if err != nil {
-				return nil, fmt.Errorf("OCI layout %s: image %s: %w", dir, m.Digest, err)
+				return nil, nil, fmt.Errorf("index %s: %w", desc.Digest, err)
 			}
-			if err := checkBlobs(dir, img); err != nil {
-				return nil, err
+			artifacts = append(artifacts, child)
+		case desc.MediaType.IsImage():
+			img, err := idx.Image(desc.Digest)
+			if err != nil {
+				return nil, nil, fmt.Errorf("image %s: %w", desc.Digest, err)
 			}
+			m, err := img.Manifest()
+			if err != nil {
+				return nil, nil, fmt.Errorf("image %s: %w", desc.Digest, err)
+			}
+			if m.Subject == nil {
+				artifacts = append(artifacts, img)
+				continue
+			}
+			att, err := ReadAttachment(img)
+			if err != nil {
+				return nil, nil, fmt.Errorf("referrer %s: %w", desc.Digest, err)
+			}
+			if att.Data == nil {
+				continue // another tool's referrer (a signature): not the build's to publish
+			}
+			atts = append(atts, att)
+		default:
+			return nil, nil, fmt.Errorf("manifest %s is a %s, expected an image or an index", desc.Digest, desc.MediaType)
 		}
-		return child, nil
 	}
-	return nil, fmt.Errorf("OCI layout %s: the manifest is a %s, expected an image or an index", dir, desc.MediaType)
-}
-
-// ReadLayoutImages opens every platform's image of the OCI layout dir: its
-// one image, or the images of its index, in the index's order.
-func ReadLayoutImages(dir string) ([]v1.Image, error) {
-	a, err := ReadLayoutArtifact(dir)
+	if len(artifacts) != 1 {
+		return nil, nil, fmt.Errorf("holds %d images or indexes besides referrers, expected exactly one: run `go run . build` again", len(artifacts))
+	}
+	a := artifacts[0]
+	images, err := Images(a)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	idx, ok := a.(v1.ImageIndex)
-	if !ok {
-		return []v1.Image{a.(v1.Image)}, nil
+	for _, img := range images {
+		if err := checkBlobs(dir, img); err != nil {
+			return nil, nil, err
+		}
 	}
-	im, err := idx.IndexManifest()
+	subjects, err := manifestsOf(a)
 	if err != nil {
-		return nil, fmt.Errorf("OCI layout %s: %w", dir, err)
+		return nil, nil, err
 	}
-	var imgs []v1.Image
-	for _, m := range im.Manifests {
-		img, err := idx.Image(m.Digest)
-		if err != nil {
-			return nil, fmt.Errorf("OCI layout %s: image %s: %w", dir, m.Digest, err)
+	for _, att := range atts {
+		if _, ok := subjects[att.Subject]; !ok {
+			return nil, nil, fmt.Errorf("a %s referrer names subject %s, which is not a manifest of the image: run `go run . build` again", att.ArtifactType, att.Subject)
 		}
-		imgs = append(imgs, img)
 	}
-	return imgs, nil
-}
-
-// ReadLayoutPlatform opens the linux/arch image of the OCI layout dir: its
-// one image, or that platform's image of its index.
-func ReadLayoutPlatform(dir, arch string) (v1.Image, error) {
-	imgs, err := ReadLayoutImages(dir)
-	if err != nil {
-		return nil, err
-	}
-	var found []string
-	for _, img := range imgs {
-		cf, err := img.ConfigFile()
-		if err != nil {
-			return nil, fmt.Errorf("OCI layout %s: image config: %w", dir, err)
-		}
-		if cf.OS == "linux" && cf.Architecture == arch {
-			return img, nil
-		}
-		found = append(found, cf.OS+"/"+cf.Architecture)
-	}
-	return nil, fmt.Errorf("OCI layout %s has no linux/%s image (it has %v): build it with `go run . build --platform linux/%s`", dir, arch, found, arch)
+	return a, atts, nil
 }
 
 func checkBlobs(dir string, img v1.Image) error {
@@ -205,64 +219,18 @@ func checkBlobs(dir string, img v1.Image) error {
 	}
 	m, err := img.Manifest()
 	if err != nil {
-		return fmt.Errorf("OCI layout %s: image %s: %w", dir, d, err)
+		return fmt.Errorf("image %s: %w", d, err)
 	}
 	blobs := append([]v1.Descriptor{m.Config}, m.Layers...)
 	for _, b := range blobs {
 		path := filepath.Join(dir, "blobs", b.Digest.Algorithm, b.Digest.Hex)
 		st, err := os.Stat(path)
 		if err != nil {
-			return fmt.Errorf("OCI layout %s is incomplete: blob %s is missing: run `go run . build` again", dir, b.Digest)
+			return fmt.Errorf("incomplete: blob %s is missing: run `go run . build` again", b.Digest)
 		}
 		if st.Size() != b.Size {
-			return fmt.Errorf("OCI layout %s is damaged: blob %s has %d bytes, the manifest says %d: run `go run . build` again", dir, b.Digest, st.Size(), b.Size)
+			return fmt.Errorf("damaged: blob %s has %d bytes, the manifest says %d: run `go run . build` again", b.Digest, st.Size(), b.Size)
 		}
 	}
 	return nil
-}
-
-// Info is what publishing needs to know about an image, from its config labels.
-type Info struct {
-	Digest v1.Hash
-	// Version is the Synapse version inside, from the Debian package version
-	// label or, without it, the OCI version label.
-	Version tags.Version
-	// Revision is the git revision of the recipe (may be empty).
-	Revision string
-	// Title is the image title label (may be empty).
-	Title string
-}
-
-// Inspect reads the labels of img.
-func Inspect(img v1.Image) (Info, error) {
-	var info Info
-	d, err := img.Digest()
-	if err != nil {
-		return info, fmt.Errorf("image digest: %w", err)
-	}
-	info.Digest = d
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return info, fmt.Errorf("image %s: config: %w", d, err)
-	}
-	labels := cf.Config.Labels
-	info.Revision = labels[names.LabelRevision]
-	info.Title = labels[names.LabelTitle]
-	switch {
-	case labels[names.LabelPackageVersion] != "":
-		info.Version, err = tags.ParseDebian(labels[names.LabelPackageVersion])
-	case labels[names.LabelVersion] != "":
-		info.Version, err = tags.ParseUpstream(labels[names.LabelVersion])
-	default:
-		return info, fmt.Errorf("image %s has neither label %s nor %s: give the tags with --tag", d, names.LabelPackageVersion, names.LabelVersion)
-	}
-	if err != nil {
-		return info, fmt.Errorf("image %s: %w", d, err)
-	}
-	return info, nil
-}
-
-// Tags are the image's tags by the rules of package tags.
-func (i Info) Tags(opt tags.Options) []string {
-	return tags.For(i.Version, i.Revision, opt)
 }

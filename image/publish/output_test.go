@@ -40,7 +40,7 @@ func TestLayoutAndTarball(t *testing.T) {
 	siblings, err := os.ReadDir(filepath.Dir(dir))
 	require.NoError(t, err)
 	assert.Len(t, siblings, 1, "no temporary directories are left")
-	back, err := ReadLayout(dir)
+	back, _, err := ReadLayout(dir)
 	require.NoError(t, err)
 	got, err := back.Digest()
 	require.NoError(t, err)

@@ -18,7 +18,6 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/synapse-image/synapse-image/image/sign"
-	"github.com/synapse-image/synapse-image/image/tags"
 )
 
 const userAgent = "synapse-image"
@@ -28,12 +27,9 @@ const progressEvery = 5 * time.Second
 
 // Options says where and how to publish to a registry.
 type Options struct {
-	// Registry is HOST[:PORT], without a scheme.
-	Registry string
-	// Repository is the repository in the registry, e.g. "synapse" or "org/synapse".
-	Repository string
-	// Tags to point at the image; at least one.
-	Tags []string
+	// Refs are the tags to point at the image, all in one repository; at
+	// least one (References makes them from the command line's names).
+	Refs []name.Tag
 	// NoOverwrite refuses to move a tag that points at another image; all tags
 	// are checked before any is written.
 	NoOverwrite bool
@@ -96,138 +92,116 @@ type Registry struct {
 // Attached says what Publish did with each of Options.Attachments.
 func (p *Registry) Attached() []AttachResult { return p.attached }
 
-// NewRegistry returns the publisher for opt; Publish validates opt first
-// (Options.Check does it without the image).
+// NewRegistry returns the publisher for opt.
 func NewRegistry(opt Options) *Registry { return &Registry{opt: opt} }
 
 func (p *Registry) String() string {
-	return fmt.Sprintf("registry %s/%s", p.opt.Registry, p.opt.Repository)
+	if len(p.opt.Refs) == 0 {
+		return "registry"
+	}
+	return "registry " + p.opt.Refs[0].Context().Name()
 }
 
-// Publish points every tag in Options.Tags at a in Options.Registry/Repository,
-// uploading what the registry does not have yet, and returns one Result per
-// tag in the order given.
+// push is one Publish: what is pushed, where, and how to reach it.
+type push struct {
+	opt     Options
+	logf    func(string, ...any)
+	repo    name.Repository
+	a       Artifact
+	digest  v1.Hash
+	counter *countingTransport
+	auth    authn.Authenticator
+	ropts   []remote.Option
+}
+
+// Publish points every tag in Options.Refs at a, uploading what the
+// registry does not have yet, then attaches Options.Attachments and signs
+// with Options.Signer; it returns one Result per tag in the order given.
 func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
-	opt := p.opt
-	logf := opt.Log
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	repo, err := repository(opt)
+	s, err := p.connect(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	refs, err := tagRefs(repo, opt.Tags)
-	if err != nil {
-		return nil, err
-	}
-	digest, err := digestOf(a)
-	if err != nil {
-		return nil, err
-	}
-	// The manifests pushed (the image, or the index and each of its
-	// images): what attachments may refer to and what is signed.
-	subjects, err := manifestsOf(a)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", digest, err)
-	}
-	taggable, ok := a.(remote.Taggable)
-	if !ok {
-		return nil, fmt.Errorf("%s: cannot be pushed", digest)
-	}
-	sizes, err := blobSizes(a)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", digest, err)
-	}
-
-	base := opt.Transport
-	if base == nil {
-		base = remote.DefaultTransport
-	}
-	counter := &countingTransport{next: &plainHTTPGuard{next: base, allow: opt.Insecure}}
-	auth := opt.Auth
-	if auth == nil {
-		kc := opt.Keychain
-		if kc == nil {
-			kc = authn.DefaultKeychain
-		}
-		if auth, err = authn.Resolve(ctx, kc, repo); err != nil {
-			return nil, fmt.Errorf("credentials for %s from the Docker config: %w", repo.RegistryStr(), err)
-		}
-	}
-	ropts := []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithTransport(counter),
-		remote.WithUserAgent(userAgent),
-		remote.WithAuth(auth),
-	}
-
 	// Check every tag first: this is where credentials, reachability and
 	// --no-overwrite are proven before anything is written. (A tag could
 	// still move between this check and the push; registries offer no
 	// compare-and-swap for tags.)
 	start := time.Now()
-	results, conflicts, err := checkTags(ctx, repo, refs, digest, auth, counter)
+	results, conflicts, err := checkTags(ctx, s.repo, s.opt.Refs, s.digest, s.auth, s.counter)
 	if err != nil {
 		return nil, err
 	}
-	logf("checked the %d tag(s) in %s (%s)", len(refs), repo.Name(), since(start))
-	if opt.NoOverwrite && len(conflicts) > 0 {
-		return nil, &ConflictError{Repository: repo.Name(), Image: digest, Conflicts: conflicts}
+	s.logf("checked the %d tag(s) in %s (%s)", len(results), s.repo.Name(), since(start))
+	if s.opt.NoOverwrite && len(conflicts) > 0 {
+		return nil, &ConflictError{Repository: s.repo.Name(), Image: s.digest, Conflicts: conflicts}
 	}
-
-	// attachAll attaches Options.Attachments once the tags are done.
-	attachAll := func(results []Result) ([]Result, error) {
-		if len(opt.Attachments) == 0 {
-			return results, nil
-		}
-		start := time.Now()
-		p.attached, err = attach(ctx, repo, opt.Attachments, subjects, opt.DryRun, ropts)
-		if err != nil {
-			return nil, err
-		}
-		count := map[Action]int{}
-		for _, a := range p.attached {
-			count[a.Action]++
-			if a.Action != Unchanged {
-				logf("%s", a)
-			}
-		}
-		logf("attachments of %s: %d pushed, %d would push, %d unchanged (%s)", digest, count[Pushed], count[WouldPush], count[Unchanged], since(start))
-		return results, nil
+	if err := s.pushTags(ctx, results); err != nil {
+		return nil, err
 	}
-	// finish attaches, then signs: a signature covers a manifest whose
+	// Attachments, then signatures: a signature covers a manifest whose
 	// referrers are in place.
-	finish := func(results []Result) ([]Result, error) {
-		results, err := attachAll(results)
-		if err != nil || opt.Signer == nil {
-			return results, err
-		}
-		for _, d := range sortedDigests(subjects) {
-			if opt.DryRun {
-				ok, err := sign.Signed(ctx, repo, d, opt.Signer, ropts...)
-				if err != nil {
-					return nil, explain(repo, err)
-				}
-				logf("signature of %s: %s", d, map[bool]string{true: "unchanged", false: "would sign"}[ok])
-				continue
-			}
-			wrote, err := sign.Sign(ctx, repo, d, opt.Signer, ropts...)
-			if err != nil {
-				return nil, explain(repo, err)
-			}
-			logf("signature of %s: %s (%s)", d, map[bool]string{true: "signed", false: "unchanged"}[wrote], sign.Tag(repo, d).TagStr())
-		}
-		return results, nil
+	if p.attached, err = s.attachAll(ctx); err != nil {
+		return nil, err
 	}
+	if err := s.sign(ctx); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
 
+// connect checks opt and a and sets up the transport and credentials.
+func (p *Registry) connect(ctx context.Context, a Artifact) (*push, error) {
+	s := &push{opt: p.opt, logf: p.opt.Log, a: a}
+	if s.logf == nil {
+		s.logf = func(string, ...any) {}
+	}
+	if len(s.opt.Refs) == 0 {
+		return nil, errors.New("no tags to publish")
+	}
+	s.repo = s.opt.Refs[0].Context()
+	for _, r := range s.opt.Refs {
+		if r.Context() != s.repo {
+			return nil, fmt.Errorf("%s is not in %s: one repository at a time", r, s.repo)
+		}
+	}
+	var err error
+	if s.digest, err = digestOf(a); err != nil {
+		return nil, err
+	}
+	base := s.opt.Transport
+	if base == nil {
+		base = remote.DefaultTransport
+	}
+	s.counter = &countingTransport{next: &plainHTTPGuard{next: base, allow: s.opt.Insecure}}
+	s.auth = s.opt.Auth
+	if s.auth == nil {
+		kc := s.opt.Keychain
+		if kc == nil {
+			kc = authn.DefaultKeychain
+		}
+		if s.auth, err = authn.Resolve(ctx, kc, s.repo); err != nil {
+			return nil, fmt.Errorf("credentials for %s from the Docker config: %w", s.repo.RegistryStr(), err)
+		}
+	}
+	s.ropts = []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithTransport(s.counter),
+		remote.WithUserAgent(userAgent),
+		remote.WithAuth(s.auth),
+	}
+	return s, nil
+}
+
+// pushTags pushes a under the tags that do not point at it yet (with
+// DryRun, says what it would do), updating results.
+func (s *push) pushTags(ctx context.Context, results []Result) error {
 	var todo []int
 	for i, r := range results {
 		if r.Action != Unchanged {
 			todo = append(todo, i)
 		}
 	}
-	if opt.DryRun {
+	if s.opt.DryRun {
 		for _, i := range todo {
 			if results[i].Action == Pushed {
 				results[i].Action = WouldPush
@@ -235,25 +209,32 @@ func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
 				results[i].Action = WouldMove
 			}
 		}
-		logf("dry run: %d of %d tags would change, nothing written", len(todo), len(refs))
-		return finish(results)
+		s.logf("dry run: %d of %d tags would change, nothing written", len(todo), len(results))
+		return nil
 	}
 	if len(todo) == 0 {
-		logf("every tag already points at %s: nothing to push", digest)
-		return finish(results)
+		s.logf("every tag already points at %s: nothing to push", s.digest)
+		return nil
 	}
-
-	start = time.Now()
-	pusher, err := remote.NewPusher(ropts...)
+	taggable, ok := s.a.(remote.Taggable)
+	if !ok {
+		return fmt.Errorf("%s: cannot be pushed", s.digest)
+	}
+	sizes, err := blobSizes(s.a)
 	if err != nil {
-		return nil, explain(repo, err)
+		return fmt.Errorf("%s: %w", s.digest, err)
 	}
-	stopProgress := reportProgress(logf, &counter.sent, start)
+	start := time.Now()
+	pusher, err := remote.NewPusher(s.ropts...)
+	if err != nil {
+		return explain(s.repo, err)
+	}
+	stopProgress := reportProgress(s.logf, &s.counter.sent, start)
 	for n, i := range todo {
 		// The first push uploads the missing blobs; later ones only put the
 		// manifest under another tag (the pusher remembers what it wrote).
-		if err = pusher.Push(ctx, refs[i], taggable); err != nil {
-			err = explain(repo, err)
+		if err = pusher.Push(ctx, results[i].Ref, taggable); err != nil {
+			err = explain(s.repo, err)
 			if n > 0 {
 				err = fmt.Errorf("%w (tags already written: %s)", err, written(results, todo[:n]))
 			}
@@ -262,12 +243,65 @@ func (p *Registry) Publish(ctx context.Context, a Artifact) ([]Result, error) {
 	}
 	stopProgress()
 	if err != nil {
+		return err
+	}
+	up, upBytes := s.counter.uploaded(sizes)
+	s.logf("pushed %s: %d of %d blobs uploaded (%s), %d tag(s) written (%s)",
+		s.digest, up, len(sizes), humanBytes(upBytes), len(todo), since(start))
+	return nil
+}
+
+// attachAll attaches Options.Attachments to the manifests pushed (the
+// image, or the index and each of its images).
+func (s *push) attachAll(ctx context.Context) ([]AttachResult, error) {
+	if len(s.opt.Attachments) == 0 {
+		return nil, nil
+	}
+	subjects, err := manifestsOf(s.a)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.digest, err)
+	}
+	start := time.Now()
+	attached, err := attach(ctx, s.repo, s.opt.Attachments, subjects, s.opt.DryRun, s.ropts)
+	if err != nil {
 		return nil, err
 	}
-	up, upBytes := counter.uploaded(sizes)
-	logf("pushed %s: %d of %d blobs uploaded (%s), %d tag(s) written (%s)",
-		digest, up, len(sizes), humanBytes(upBytes), len(todo), since(start))
-	return finish(results)
+	count := map[Action]int{}
+	for _, a := range attached {
+		count[a.Action]++
+		if a.Action != Unchanged {
+			s.logf("%s", a)
+		}
+	}
+	s.logf("attachments of %s: %d pushed, %d would push, %d unchanged (%s)", s.digest, count[Pushed], count[WouldPush], count[Unchanged], since(start))
+	return attached, nil
+}
+
+// sign signs every manifest pushed with Options.Signer, if any.
+func (s *push) sign(ctx context.Context) error {
+	if s.opt.Signer == nil {
+		return nil
+	}
+	subjects, err := manifestsOf(s.a)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.digest, err)
+	}
+	for _, d := range sortedDigests(subjects) {
+		if s.opt.DryRun {
+			ok, err := sign.Signed(ctx, s.repo, d, s.opt.Signer, s.ropts...)
+			if err != nil {
+				return explain(s.repo, err)
+			}
+			s.logf("signature of %s: %s", d, map[bool]string{true: "unchanged", false: "would sign"}[ok])
+			continue
+		}
+		wrote, err := sign.Sign(ctx, s.repo, d, s.opt.Signer, s.ropts...)
+		if err != nil {
+			return explain(s.repo, err)
+		}
+		s.logf("signature of %s: %s (%s)", d, map[bool]string{true: "signed", false: "unchanged"}[wrote], sign.Tag(s.repo, d).TagStr())
+	}
+	return nil
 }
 
 // checkTags reads where each tag points now and says what publishing digest
@@ -318,63 +352,52 @@ func reportProgress(logf func(string, ...any), sent *atomic.Int64, start time.Ti
 	return func() { close(done); wg.Wait() }
 }
 
-// Check validates the registry, repository and tag names in o without
-// contacting the registry; Publish does the same first.
-func (o Options) Check() error {
-	repo, err := repository(o)
-	if err != nil {
-		return err
-	}
-	_, err = tagRefs(repo, o.Tags)
-	return err
-}
-
-// repository validates the registry and repository names. A loopback
-// registry is marked insecure so go-containerregistry may fall back to plain
-// HTTP; plainHTTPGuard keeps every other host on HTTPS unless opt.Insecure.
-func repository(opt Options) (name.Repository, error) {
-	reg := opt.Registry
+// References are the tags to publish to, from the names a user gives:
+// the registry HOST[:PORT] without a scheme, the repository in it
+// ("synapse", "org/synapse") and the tags (a repeated one counts once). A
+// loopback registry is marked insecure so go-containerregistry may fall
+// back to plain HTTP; plainHTTPGuard keeps every other host on HTTPS
+// unless insecure.
+func References(registry, repository string, tagList []string, insecure bool) ([]name.Tag, error) {
 	switch {
-	case reg == "":
-		return name.Repository{}, errors.New("registry: empty, expected HOST[:PORT]")
-	case strings.Contains(reg, "://"):
-		return name.Repository{}, fmt.Errorf("registry %q: expected HOST[:PORT] without a scheme (plain HTTP is chosen with --insecure)", reg)
-	case strings.Contains(reg, "/"):
-		return name.Repository{}, fmt.Errorf("registry %q: expected HOST[:PORT]; give the path with --repository", reg)
+	case registry == "":
+		return nil, errors.New("registry: empty, expected HOST[:PORT]")
+	case strings.Contains(registry, "://"):
+		return nil, fmt.Errorf("registry %q: expected HOST[:PORT] without a scheme (plain HTTP is chosen with --insecure)", registry)
+	case strings.Contains(registry, "/"):
+		return nil, fmt.Errorf("registry %q: expected HOST[:PORT]; give the path with --repository", registry)
 	}
-	if opt.Repository == "" {
-		return name.Repository{}, errors.New("repository: empty, expected a name like synapse or org/synapse")
+	if repository == "" {
+		return nil, errors.New("repository: empty, expected a name like synapse or org/synapse")
 	}
-	var nopts []name.Option
-	if opt.Insecure || isLoopback(reg) {
+	nopts := []name.Option{name.StrictValidation}
+	if insecure || isLoopback(registry) {
 		nopts = append(nopts, name.Insecure)
 	}
-	r, err := name.NewRegistry(reg, append(nopts, name.StrictValidation)...)
+	r, err := name.NewRegistry(registry, nopts...)
 	if err != nil {
-		return name.Repository{}, fmt.Errorf("registry %q: expected HOST[:PORT]: %w", reg, err)
+		return nil, fmt.Errorf("registry %q: expected HOST[:PORT]: %w", registry, err)
 	}
-	repo, err := name.NewRepository(r.Name()+"/"+opt.Repository, append(nopts, name.StrictValidation)...)
+	repo, err := name.NewRepository(r.Name()+"/"+repository, nopts...)
 	if err != nil {
-		return name.Repository{}, fmt.Errorf("repository %q: expected lower-case path components like synapse or org/synapse", opt.Repository)
+		return nil, fmt.Errorf("repository %q: expected lower-case path components like synapse or org/synapse", repository)
 	}
-	return repo, nil
-}
-
-func tagRefs(repo name.Repository, list []string) ([]name.Tag, error) {
-	if len(list) == 0 {
+	if len(tagList) == 0 {
 		return nil, errors.New("no tags to publish")
 	}
 	var refs []name.Tag
 	seen := map[string]bool{}
-	for _, t := range list {
-		if !tags.Valid(t) {
+	for _, t := range tagList {
+		// go-containerregistry checks the characters and the length; the
+		// OCI grammar also wants no '.' or '-' first.
+		ref, err := name.NewTag(repo.Name()+":"+t, nopts...)
+		if err != nil || t == "" || strings.ContainsAny(t[:1], ".-") || strings.Contains(t, ":") {
 			return nil, fmt.Errorf("tag %q: expected letters, digits, '_', '.' and '-' (at most 128, not starting with '.' or '-')", t)
 		}
-		if seen[t] {
-			continue
+		if !seen[t] {
+			seen[t] = true
+			refs = append(refs, ref)
 		}
-		seen[t] = true
-		refs = append(refs, repo.Tag(t))
 	}
 	return refs, nil
 }

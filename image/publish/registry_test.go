@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +17,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -27,48 +24,27 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/internal/registrytest"
 )
 
-// testRegistry is go-containerregistry's in-process registry behind a
-// handler that records every request, so tests can tell what a push wrote.
+// testRegistry is the in-process registry (internal/registrytest).
 type testRegistry struct {
-	host string // 127.0.0.1:PORT
-
-	mu       sync.Mutex
-	requests []string // "METHOD PATH"
+	*registrytest.Registry
+	t *testing.T
 }
 
 func newTestRegistry(t *testing.T, wrap ...func(http.Handler) http.Handler) *testRegistry {
 	t.Helper()
-	r := &testRegistry{}
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var opts []registrytest.Option
 	for _, w := range wrap {
-		h = w(h)
+		opts = append(opts, registrytest.Wrap(w))
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		r.requests = append(r.requests, req.Method+" "+req.URL.Path)
-		r.mu.Unlock()
-		h.ServeHTTP(w, req)
-	}))
-	t.Cleanup(srv.Close)
-	r.host = strings.TrimPrefix(srv.URL, "http://")
-	return r
+	return &testRegistry{registrytest.New(t, opts...), t}
 }
 
 // writes returns the requests that change the registry, and forgets all.
-func (r *testRegistry) writes() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var w []string
-	for _, req := range r.requests {
-		if !strings.HasPrefix(req, "GET ") && !strings.HasPrefix(req, "HEAD ") {
-			w = append(w, req)
-		}
-	}
-	r.requests = nil
-	return w
-}
+func (r *testRegistry) writes() []string { return r.Writes() }
 
 // blobUploads counts the blob uploads started among writes.
 func blobUploads(writes []string) int {
@@ -94,7 +70,7 @@ func manifestPuts(writes []string) int {
 // digestOf is the digest a tag points at in the registry, or "" when it does not exist.
 func (r *testRegistry) digestOf(t *testing.T, repo, tag string) string {
 	t.Helper()
-	ref, err := name.NewTag(r.host + "/" + repo + ":" + tag)
+	ref, err := name.NewTag(r.Host + "/" + repo + ":" + tag)
 	require.NoError(t, err)
 	desc, err := remote.Head(ref)
 	if isNotFound(err) {
@@ -113,7 +89,7 @@ func testImage(t *testing.T, labels map[string]string) v1.Image {
 	return img
 }
 
-func digest(t *testing.T, img v1.Image) v1.Hash {
+func digest(t *testing.T, img Artifact) v1.Hash {
 	t.Helper()
 	d, err := img.Digest()
 	require.NoError(t, err)
@@ -125,7 +101,7 @@ func digest(t *testing.T, img v1.Image) v1.Hash {
 var anonymous = authn.NewMultiKeychain()
 
 func opts(reg *testRegistry, tags ...string) Options {
-	return Options{Registry: reg.host, Repository: "publish-test/synapse", Tags: tags, Keychain: anonymous}
+	return Options{Refs: refs(reg.t, reg.Host, "publish-test/synapse", false, tags...), Keychain: anonymous}
 }
 
 func TestPublishPushesEveryTag(t *testing.T) {
@@ -145,7 +121,7 @@ func TestPublishPushesEveryTag(t *testing.T) {
 		assert.Equal(t, Pushed, res[i].Action)
 		assert.Equal(t, want, res[i].Digest)
 		assert.Equal(t, want.String(), reg.digestOf(t, "publish-test/synapse", tag))
-		assert.Equal(t, fmt.Sprintf("%s/publish-test/synapse:%s → %s (pushed)", reg.host, tag, want), res[i].String())
+		assert.Equal(t, fmt.Sprintf("%s/publish-test/synapse:%s → %s (pushed)", reg.Host, tag, want), res[i].String())
 	}
 	w := reg.writes()
 	assert.Equal(t, 3, blobUploads(w), "two layers and the config, each once: %v", w)
@@ -169,7 +145,7 @@ func TestPublishSameImageAgainWritesNothing(t *testing.T) {
 	assert.Empty(t, reg.writes(), "publishing the same image again must write nothing")
 
 	// A new tag for an image the registry has: only its manifest is written.
-	o.Tags = []string{"v1.160.0", "sha-0123abc"}
+	o.Refs = refs(t, reg.Host, "publish-test/synapse", false, "v1.160.0", "sha-0123abc")
 	res, err = NewRegistry(o).Publish(context.Background(), img)
 	require.NoError(t, err)
 	assert.Equal(t, []Action{Unchanged, Pushed}, []Action{res[0].Action, res[1].Action})
@@ -221,7 +197,7 @@ func TestPublishNoOverwrite(t *testing.T) {
 	assert.Equal(t, digest(t, old).String(), reg.digestOf(t, "publish-test/synapse", "latest"))
 
 	// Tags that already point at the image are no conflict.
-	o.Tags = []string{"v1.160.1", "sha-0123abc"}
+	o.Refs = refs(t, reg.Host, "publish-test/synapse", false, "v1.160.1", "sha-0123abc")
 	res, err = NewRegistry(o).Publish(context.Background(), img)
 	require.NoError(t, err)
 	assert.Equal(t, []Action{Pushed, Unchanged}, []Action{res[0].Action, res[1].Action})
@@ -279,7 +255,7 @@ func TestPublishCredentials(t *testing.T) {
 		{"docker config", func(o *Options) {
 			dir := t.TempDir()
 			auth := base64.StdEncoding.EncodeToString([]byte("user:secret"))
-			cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, reg.host, auth)
+			cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, reg.Host, auth)
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600))
 			t.Setenv("DOCKER_CONFIG", dir)
 			o.Keychain = nil // authn.DefaultKeychain
@@ -295,7 +271,7 @@ func TestPublishCredentials(t *testing.T) {
 				return
 			}
 			require.Error(t, err)
-			assert.Contains(t, err.Error(), "registry "+reg.host+" refused the credentials for publish-test/synapse (401 Unauthorized)")
+			assert.Contains(t, err.Error(), "registry "+reg.Host+" refused the credentials for publish-test/synapse (401 Unauthorized)")
 			assert.NotContains(t, err.Error(), "\n")
 			assert.NotContains(t, err.Error(), "wrong", "never print a password")
 		})
@@ -324,7 +300,7 @@ func TestPublishUnreachable(t *testing.T) {
 	host := l.Addr().String()
 	require.NoError(t, l.Close()) // nothing listens there now
 
-	o := Options{Registry: host, Repository: "synapse", Tags: []string{"latest"}, Keychain: anonymous}
+	o := Options{Refs: refs(t, host, "synapse", false, "latest"), Keychain: anonymous}
 	_, err = NewRegistry(o).Publish(context.Background(), testImage(t, nil))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "registry "+host+" is unreachable: ")
@@ -388,8 +364,8 @@ func TestPublishPlainHTTPRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s insecure=%v tls=%v", tt.registry, tt.insecure, tt.tls), func(t *testing.T) {
-			rt := &redirect{target: reg.host, tls: tt.tls}
-			o := Options{Registry: tt.registry, Repository: "synapse", Tags: []string{"latest"},
+			rt := &redirect{target: reg.Host, tls: tt.tls}
+			o := Options{Refs: refs(t, tt.registry, "synapse", tt.insecure, "latest"),
 				Insecure: tt.insecure, Keychain: anonymous, Transport: rt}
 			_, err := NewRegistry(o).Publish(context.Background(), img)
 			if tt.wantErr == "" {
@@ -411,28 +387,45 @@ func TestPublishPlainHTTPRules(t *testing.T) {
 	}
 }
 
-func TestPublishRejectsBadInput(t *testing.T) {
-	img := testImage(t, nil)
+func TestReferencesRejectsBadInput(t *testing.T) {
 	tests := []struct {
-		name    string
-		opt     Options
-		wantErr string
+		name                 string
+		registry, repository string
+		tags                 []string
+		wantErr              string
 	}{
-		{"no registry", Options{Repository: "synapse", Tags: []string{"latest"}}, "registry: empty, expected HOST[:PORT]"},
-		{"scheme", Options{Registry: "http://127.0.0.1:5000", Repository: "synapse", Tags: []string{"latest"}}, "without a scheme"},
-		{"path in registry", Options{Registry: "127.0.0.1:5000/org", Repository: "synapse", Tags: []string{"latest"}}, "give the path with --repository"},
-		{"no repository", Options{Registry: "127.0.0.1:5000", Tags: []string{"latest"}}, "repository: empty"},
-		{"upper-case repository", Options{Registry: "127.0.0.1:5000", Repository: "Synapse", Tags: []string{"latest"}}, `repository "Synapse": expected lower-case`},
-		{"no tags", Options{Registry: "127.0.0.1:5000", Repository: "synapse"}, "no tags to publish"},
-		{"bad tag", Options{Registry: "127.0.0.1:5000", Repository: "synapse", Tags: []string{"v1.160.0+1"}}, `tag "v1.160.0+1": expected letters`},
+		{"no registry", "", "synapse", []string{"latest"}, "registry: empty, expected HOST[:PORT]"},
+		{"scheme", "http://127.0.0.1:5000", "synapse", []string{"latest"}, "without a scheme"},
+		{"path in registry", "127.0.0.1:5000/org", "synapse", []string{"latest"}, "give the path with --repository"},
+		{"no repository", "127.0.0.1:5000", "", []string{"latest"}, "repository: empty"},
+		{"upper-case repository", "127.0.0.1:5000", "Synapse", []string{"latest"}, `repository "Synapse": expected lower-case`},
+		{"no tags", "127.0.0.1:5000", "synapse", nil, "no tags to publish"},
+		{"bad tag", "127.0.0.1:5000", "synapse", []string{"v1.160.0+1"}, `tag "v1.160.0+1": expected letters`},
+		{"tag with a colon", "127.0.0.1:5000", "synapse", []string{"a:b"}, `tag "a:b": expected letters`},
+		{"tag with a slash", "127.0.0.1:5000", "synapse", []string{"a/b"}, `tag "a/b": expected letters`},
+		{"tag starting with a dot", "127.0.0.1:5000", "synapse", []string{".a"}, `tag ".a": expected letters`},
+		{"tag starting with a dash", "127.0.0.1:5000", "synapse", []string{"-a"}, `tag "-a": expected letters`},
+		{"empty tag", "127.0.0.1:5000", "synapse", []string{""}, `tag "": expected letters`},
+		{"tag of 129", "127.0.0.1:5000", "synapse", []string{strings.Repeat("a", 129)}, `expected letters`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewRegistry(tt.opt).Publish(context.Background(), img)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.wantErr)
+			_, err := References(tt.registry, tt.repository, tt.tags, false)
+			assert.ErrorContains(t, err, tt.wantErr)
 		})
 	}
+	got, err := References("127.0.0.1:5000", "org/synapse", []string{"latest", "v1.160.0", "latest"}, false)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"127.0.0.1:5000/org/synapse:latest", "127.0.0.1:5000/org/synapse:v1.160.0"}, []string{got[0].String(), got[1].String()}, "a repeated tag counts once")
+	assert.Len(t, got, 2)
+}
+
+// refs are References that must be good.
+func refs(t *testing.T, registry, repository string, insecure bool, tags ...string) []name.Tag {
+	t.Helper()
+	r, err := References(registry, repository, tags, insecure)
+	require.NoError(t, err)
+	return r
 }
 
 func TestIsLoopback(t *testing.T) {
@@ -469,7 +462,7 @@ func TestPublishFailureHalfwaySaysWhatWasWritten(t *testing.T) {
 	reg := newTestRegistry(t, failTag)
 	_, err := NewRegistry(opts(reg, "v1.160.0", "v1.160", "latest")).Publish(context.Background(), testImage(t, nil))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "registry "+reg.host+": ")
+	assert.Contains(t, err.Error(), "registry "+reg.Host+": ")
 	assert.Contains(t, err.Error(), "rejected by policy")
 	assert.Contains(t, err.Error(), "(tags already written: v1.160.0, v1.160)")
 	assert.NotContains(t, err.Error(), "\n")
@@ -525,7 +518,7 @@ func TestPublishNewRepositoryOnHubLikeRegistry(t *testing.T) {
 	assert.Equal(t, []Action{Unchanged, Pushed}, []Action{res[0].Action, res[1].Action})
 
 	// The pull-only check this guards against really fails here.
-	ref, err := name.NewTag(reg.host + "/publish-test/synapse:missing")
+	ref, err := name.NewTag(reg.Host + "/publish-test/synapse:missing")
 	require.NoError(t, err)
 	_, err = remote.Head(ref)
 	var terr *transport.Error

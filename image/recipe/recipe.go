@@ -330,6 +330,9 @@ var (
 	variants  = []string{"extract", "custom", "essential", "apt", "required", "minbase", "buildd", "important", "debootstrap", "standard"}
 )
 
+// report records a problem with the field it names.
+type report func(field, format string, args ...any)
+
 // Validate checks every field and reports all problems at once, each naming
 // its field.
 func (r *Recipe) Validate() error {
@@ -343,8 +346,22 @@ func (r *Recipe) Validate() error {
 	if !repoRE.MatchString(r.Repository) {
 		bad("repository", "%q is not a valid image repository name", r.Repository)
 	}
+	r.Debian.validate(bad)
+	validateRemove(r.Remove, bad)
+	if py := r.Python; py != nil {
+		r.validatePython(py, bad)
+	}
+	validateUsers(r.Users, bad)
+	r.validatePaths(bad)
+	r.Config.validate(bad)
+	if r.Version.Package != "" && !packageRE.MatchString(r.Version.Package) {
+		bad("version.package", "%q is not a Debian package name", r.Version.Package)
+	}
+	return errors.Join(errs...)
+}
 
-	d := r.Debian
+// validate checks the debian: section.
+func (d Debian) validate(bad report) {
 	if !suiteRE.MatchString(d.Suite) {
 		bad("debian.suite", "%q must be a Debian suite such as sid or bookworm", d.Suite)
 	}
@@ -387,8 +404,11 @@ func (r *Recipe) Validate() error {
 			bad(fmt.Sprintf("debian.customize[%d]", i), "is empty")
 		}
 	}
+}
 
-	for i, g := range r.Remove {
+// validateRemove checks the remove: globs.
+func validateRemove(globs []string, bad report) {
+	for i, g := range globs {
 		f := fmt.Sprintf("remove[%d]", i)
 		if !path.IsAbs(g) || g == "/" {
 			bad(f, "%q must be an absolute path glob below /", g)
@@ -396,13 +416,12 @@ func (r *Recipe) Validate() error {
 			bad(f, "%q is not a valid glob: %v", g, err)
 		}
 	}
+}
 
-	if py := r.Python; py != nil {
-		r.validatePython(py, bad)
-	}
-
+// validateUsers checks the users: list.
+func validateUsers(users []User, bad report) {
 	seenUser := map[string]bool{}
-	for i, u := range r.Users {
+	for i, u := range users {
 		f := fmt.Sprintf("users[%d]", i)
 		if !userRE.MatchString(u.Name) {
 			bad(f+".name", "%q is not a valid user name", u.Name)
@@ -424,7 +443,11 @@ func (r *Recipe) Validate() error {
 			bad(f+".shell", "%q must be an absolute path", u.Shell)
 		}
 	}
+}
 
+// validatePaths checks that dirs, files, programs and symlinks each have
+// a path of their own in the project layer.
+func (r *Recipe) validatePaths(bad report) {
 	dsts := map[string]string{}
 	claim := func(field, p string) {
 		if !isCleanAbs(p) {
@@ -465,8 +488,10 @@ func (r *Recipe) Validate() error {
 			bad(f+".target", "must not be empty")
 		}
 	}
+}
 
-	c := r.Config
+// validate checks the config: section.
+func (c Config) validate(bad report) {
 	if len(c.Entrypoint) == 0 && len(c.Cmd) == 0 {
 		bad("config", "set entrypoint or cmd, or the image cannot run anything")
 	}
@@ -509,10 +534,6 @@ func (r *Recipe) Validate() error {
 			bad("config.healthcheck.retries", "must not be negative")
 		}
 	}
-	if r.Version.Package != "" && !packageRE.MatchString(r.Version.Package) {
-		bad("version.package", "%q is not a Debian package name", r.Version.Package)
-	}
-	return errors.Join(errs...)
 }
 
 var (
@@ -520,7 +541,7 @@ var (
 	moduleRE          = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$`)
 )
 
-func (r *Recipe) validatePython(py *Python, bad func(field, format string, args ...any)) {
+func (r *Recipe) validatePython(py *Python, bad report) {
 	if !slices.Contains(invalidationModes, py.InvalidationMode) {
 		bad("python.invalidation-mode", "%q must be timestamp, checked-hash or unchecked-hash", py.InvalidationMode)
 	}

@@ -21,8 +21,8 @@ import (
 	"github.com/synapse-image/synapse-image/internal/dockertest"
 )
 
-// TestSBOMOfTheBuiltImage reads the SBOM that `go run . build` wrote beside
-// the OCI layout and checks it against the image in that layout: it names
+// TestSBOMOfTheBuiltImage reads the SBOM that `go run . build` wrote into
+// the OCI layout and checks it against the image it is attached to: it names
 // the image's digest and lists exactly the packages dpkg's status file in
 // the image says are installed.
 func TestSBOMOfTheBuiltImage(t *testing.T) {
@@ -33,27 +33,30 @@ func TestSBOMOfTheBuiltImage(t *testing.T) {
 	}
 	// One image, or an index of every platform built (scripts/test.sh
 	// builds linux/amd64 and linux/arm64): each has its own SBOM.
-	imgs, err := publish.ReadLayoutImages(layout)
+	a, atts, err := publish.ReadLayout(layout)
 	require.NoError(t, err)
-	require.NotEmpty(t, imgs)
+	imgs, err := publish.Images(a)
+	require.NoError(t, err)
 	for _, img := range imgs {
 		cf, err := img.ConfigFile()
 		require.NoError(t, err)
-		t.Run(cf.OS+"/"+cf.Architecture, func(t *testing.T) { checkBuiltSBOM(t, root, img) })
+		t.Run(cf.OS+"/"+cf.Architecture, func(t *testing.T) { checkBuiltSBOM(t, img, atts) })
 	}
 }
 
-// checkBuiltSBOM compares the SBOM the build wrote for img's platform with
-// the Debian packages installed in img.
-func checkBuiltSBOM(t *testing.T, root string, img v1.Image) {
+// checkBuiltSBOM compares the SBOM the build attached to img in the layout
+// with the Debian packages installed in img.
+func checkBuiltSBOM(t *testing.T, img v1.Image, atts []publish.Attachment) {
 	digest, err := img.Digest()
 	require.NoError(t, err)
-	cf, err := img.ConfigFile()
-	require.NoError(t, err)
-	f, err := os.Open(filepath.Join(root, names.SBOMFile(names.DefaultRecipeName, cf.Architecture)))
-	require.NoError(t, err, "the build writes the SBOM beside the layout")
-	defer f.Close()
-	doc, err := spdxjson.Read(f)
+	var sboms [][]byte
+	for _, a := range atts {
+		if a.Subject == digest && a.ArtifactType == publish.ArtifactTypeSPDX {
+			sboms = append(sboms, a.Data)
+		}
+	}
+	require.Len(t, sboms, 1, "the build puts one SBOM per image in the layout, a referrer of the image")
+	doc, err := spdxjson.Read(bytes.NewReader(sboms[0]))
 	require.NoError(t, err)
 	require.NoError(t, spdxlib.ValidateDocument(doc))
 	assert.True(t, strings.HasSuffix(doc.DocumentNamespace, "/"+digest.String()), "the SBOM describes %s, not this image (%s)", doc.DocumentNamespace, digest)

@@ -3,22 +3,19 @@ package sign
 import (
 	"context"
 	"crypto/elliptic"
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/internal/registrytest"
 )
 
 // keyPair writes a key pair as `cosign generate-key-pair` does (the private
@@ -45,9 +42,7 @@ func pushRandom(t *testing.T, repo name.Repository) v1.Hash {
 }
 
 func TestSignAndVerify(t *testing.T) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	repo, err := name.NewRepository(strings.TrimPrefix(srv.URL, "http://") + "/sign/synapse")
+	repo, err := name.NewRepository(registrytest.New(t).Host + "/sign/synapse")
 	require.NoError(t, err)
 	ctx := context.Background()
 	signed, unsigned := pushRandom(t, repo), pushRandom(t, repo)

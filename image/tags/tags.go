@@ -29,6 +29,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/synapse-image/synapse-image/image/names"
 )
 
 // Version is a Synapse version as packaged by Debian.
@@ -202,3 +204,31 @@ func ForBuild(packageVersion, revision string, extra []string) []string {
 	}
 	return out
 }
+
+// Labeled is what the tags of a built image come from: the version and
+// revision labels the builder set on it (package names).
+type Labeled struct {
+	// Version is from the Debian package version label or, without it,
+	// the OCI version label.
+	Version Version
+	// Revision is the git revision of the recipe (may be empty).
+	Revision string
+}
+
+// FromLabels reads an image config's labels.
+func FromLabels(labels map[string]string) (Labeled, error) {
+	l := Labeled{Revision: labels[names.LabelRevision]}
+	var err error
+	switch {
+	case labels[names.LabelPackageVersion] != "":
+		l.Version, err = ParseDebian(labels[names.LabelPackageVersion])
+	case labels[names.LabelVersion] != "":
+		l.Version, err = ParseUpstream(labels[names.LabelVersion])
+	default:
+		err = fmt.Errorf("neither label %s nor %s: give the tags with --tag", names.LabelPackageVersion, names.LabelVersion)
+	}
+	return l, err
+}
+
+// Tags are the image's tags by the rules above.
+func (l Labeled) Tags(opt Options) []string { return For(l.Version, l.Revision, opt) }

@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/synapse-image/synapse-image/image/names"
 )
 
 func TestParseDebian(t *testing.T) {
@@ -201,6 +203,40 @@ func TestForBuild(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.Equal(t, tt.want, ForBuild(tt.pkg, tt.rev, tt.extra))
+		})
+	}
+}
+
+func TestFromLabels(t *testing.T) {
+	const rev = "0123abcdef0123abcdef0123abcdef0123abcdef"
+	tests := []struct {
+		name    string
+		labels  map[string]string
+		want    []string
+		wantErr string
+	}{
+		{"release", map[string]string{names.LabelVersion: "1.160.0", names.LabelPackageVersion: "1.160.0-1", names.LabelRevision: rev, names.LabelTitle: "synapse"},
+			[]string{"v1.160.0", "v1.160", "latest", "sha-0123abc"}, ""},
+		{"pre-release", map[string]string{names.LabelVersion: "1.161.0rc1", names.LabelPackageVersion: "1.161.0~rc1-1", names.LabelRevision: rev},
+			[]string{"v1.161.0rc1", "sha-0123abc"}, ""},
+		{"no package label", map[string]string{names.LabelVersion: "1.161.0rc1", names.LabelRevision: rev},
+			[]string{"v1.161.0rc1", "sha-0123abc"}, ""},
+		{"no revision", map[string]string{names.LabelPackageVersion: "1.160.0-1"},
+			[]string{"v1.160.0", "v1.160", "latest"}, ""},
+		{"no version", map[string]string{names.LabelRevision: rev}, nil,
+			"neither label dev.synapse-image.package-version nor org.opencontainers.image.version: give the tags with --tag"},
+		{"bad package version", map[string]string{names.LabelPackageVersion: "latest"}, nil, `package version "latest"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, err := FromLabels(tt.labels)
+			if tt.wantErr != "" {
+				assert.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.labels[names.LabelRevision], l.Revision)
+			assert.Equal(t, tt.want, l.Tags(Options{}))
 		})
 	}
 }

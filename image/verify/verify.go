@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -55,9 +54,6 @@ func Failed(checks []Check) bool {
 	}
 	return false
 }
-
-// maxArtifact bounds what is read of an attached file.
-const maxArtifact = 64 << 20
 
 type verifier struct {
 	ctx    context.Context
@@ -157,15 +153,20 @@ func (v *verifier) attestations(platform, osArch string, digest v1.Hash) {
 	}
 	count := map[string]int{}
 	for _, d := range im.Manifests {
-		kind, data, subject, err := v.artifact(d.Digest)
+		img, err := remote.Image(v.repo.Digest(d.Digest.String()), v.opt.Remote...)
+		var att publish.Attachment
+		if err == nil {
+			att, err = publish.ReadAttachment(img)
+		}
 		if err != nil {
 			v.check(false, "%s: referrer %s: %v", platform, d.Digest, err)
 			continue
 		}
-		if subject != digest {
-			v.check(false, "%s: referrer %s names subject %s, not %s", platform, d.Digest, subject, digest)
+		if att.Subject != digest {
+			v.check(false, "%s: referrer %s names subject %s, not %s", platform, d.Digest, att.Subject, digest)
 			continue
 		}
+		kind, data := att.ArtifactType, att.Data
 		switch kind {
 		case publish.ArtifactTypeSPDX:
 			count[kind]++
@@ -190,43 +191,6 @@ func (v *verifier) attestations(platform, osArch string, digest v1.Hash) {
 	}
 	v.check(count[publish.ArtifactTypeSPDX] > 0, "%s %s has an SBOM (%d)", platform, digest, count[publish.ArtifactTypeSPDX])
 	v.check(count[publish.ArtifactTypeInToto] > 0, "%s %s has a provenance statement (%d)", platform, digest, count[publish.ArtifactTypeInToto])
-}
-
-// artifact reads a referrer: its type (from its manifest: some registries
-// list the config's media type instead), its one layer and its subject.
-func (v *verifier) artifact(d v1.Hash) (kind string, data []byte, subject v1.Hash, err error) {
-	img, err := remote.Image(v.repo.Digest(d.String()), v.opt.Remote...)
-	if err != nil {
-		return "", nil, v1.Hash{}, err
-	}
-	m, err := img.Manifest()
-	if err != nil {
-		return "", nil, v1.Hash{}, err
-	}
-	if m.Subject == nil {
-		return "", nil, v1.Hash{}, fmt.Errorf("no subject")
-	}
-	kind = m.ArtifactType
-	if kind == "" {
-		kind = string(m.Config.MediaType)
-	}
-	if kind != publish.ArtifactTypeSPDX && kind != publish.ArtifactTypeInToto {
-		return kind, nil, m.Subject.Digest, nil // a signature or another tool's: not ours to judge
-	}
-	if len(m.Layers) != 1 {
-		return "", nil, v1.Hash{}, fmt.Errorf("%d layers, expected 1", len(m.Layers))
-	}
-	l, err := img.LayerByDigest(m.Layers[0].Digest)
-	if err != nil {
-		return "", nil, v1.Hash{}, err
-	}
-	rc, err := l.Compressed() // the file itself: no compression
-	if err != nil {
-		return "", nil, v1.Hash{}, err
-	}
-	defer rc.Close()
-	data, err = io.ReadAll(io.LimitReader(rc, maxArtifact))
-	return kind, data, m.Subject.Digest, err
 }
 
 func (v *verifier) signature(what string, digest v1.Hash) {

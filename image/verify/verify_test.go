@@ -6,9 +6,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +14,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -34,6 +30,7 @@ import (
 	"github.com/synapse-image/synapse-image/image/sbom"
 	"github.com/synapse-image/synapse-image/image/sign"
 	"github.com/synapse-image/synapse-image/internal/dockertest"
+	"github.com/synapse-image/synapse-image/internal/registrytest"
 )
 
 func platformImage(t *testing.T) v1.Image { return archImage(t, "amd64") }
@@ -110,7 +107,7 @@ func testVerify(t *testing.T, host string) {
 	ref := repo.Tag("latest")
 	sv, pub := keyPair(t)
 	publishOpts := func(tags ...string) publish.Options {
-		return publish.Options{Registry: host, Repository: repoName, Tags: tags, Keychain: authn.NewMultiKeychain()}
+		return publish.Options{Refs: refs(t, host, repoName, tags...), Keychain: authn.NewMultiKeychain()}
 	}
 
 	img := platformImage(t)
@@ -190,7 +187,7 @@ func testVerifyIndex(t *testing.T, host string) {
 		require.NoError(t, err)
 		atts = append(atts, attestationsOf(t, img, d)...)
 	}
-	o := publish.Options{Registry: host, Repository: repoName, Tags: []string{"latest"}, Keychain: authn.NewMultiKeychain(), Attachments: atts, Signer: sv}
+	o := publish.Options{Refs: refs(t, host, repoName, "latest"), Keychain: authn.NewMultiKeychain(), Attachments: atts, Signer: sv}
 	_, err = publish.NewRegistry(o).Publish(ctx, idx)
 	require.NoError(t, err)
 	idxDigest, err := idx.Digest()
@@ -211,7 +208,7 @@ func testVerifyIndex(t *testing.T, host string) {
 	other := archImage(t, "arm64")
 	forged, err := publish.NewIndex(amd, other)
 	require.NoError(t, err)
-	_, err = publish.NewRegistry(publish.Options{Registry: host, Repository: repoName, Tags: []string{"latest"}, Keychain: authn.NewMultiKeychain()}).Publish(ctx, forged)
+	_, err = publish.NewRegistry(publish.Options{Refs: refs(t, host, repoName, "latest"), Keychain: authn.NewMultiKeychain()}).Publish(ctx, forged)
 	require.NoError(t, err)
 	checks = Verify(ctx, ref, Options{Key: pub})
 	out = lines(checks)
@@ -227,15 +224,12 @@ func testVerifyIndex(t *testing.T, host string) {
 
 func TestVerify(t *testing.T) {
 	t.Run("in-process registry without the referrers API", func(t *testing.T) {
-		srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-		defer srv.Close()
-		testVerify(t, strings.TrimPrefix(srv.URL, "http://"))
-		testVerifyIndex(t, strings.TrimPrefix(srv.URL, "http://"))
+		host := registrytest.New(t).Host
+		testVerify(t, host)
+		testVerifyIndex(t, host)
 	})
 	t.Run("in-process registry with the referrers API", func(t *testing.T) {
-		srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true)))
-		defer srv.Close()
-		testVerify(t, strings.TrimPrefix(srv.URL, "http://"))
+		testVerify(t, registrytest.New(t, registrytest.WithReferrers(true)).Host)
 	})
 	t.Run("docker-registry", func(t *testing.T) {
 		reg := os.Getenv("TEST_REGISTRY")
@@ -273,9 +267,8 @@ func TestPublishAndVerifyTheBuiltImage(t *testing.T) {
 	repoName := randomRepo("verify-e2e")
 	var stdout, log bytes.Buffer
 	err = pipeline.Publish(ctx, pipeline.PublishOptions{
-		From:     layout,
-		Registry: publish.Options{Registry: reg, Repository: repoName, Tags: []string{"verify-e2e"}, Keychain: authn.NewMultiKeychain(), Signer: sv},
-		Stdout:   &stdout, Log: &log,
+		From: layout, Registry: reg, Repository: repoName, Tags: []string{"verify-e2e"}, Auth: authn.Anonymous, Signer: sv,
+		Stdout: &stdout, Log: &log,
 	})
 	require.NoError(t, err, log.String())
 	t.Logf("publish:\n%s%s", log.String(), stdout.String())
@@ -296,4 +289,12 @@ func randomRepo(prefix string) string {
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
 	return prefix + "/synapse-" + hex.EncodeToString(suffix)
+}
+
+// refs are the tags of repository in registry, as publish takes them.
+func refs(t *testing.T, registry, repository string, tags ...string) []name.Tag {
+	t.Helper()
+	r, err := publish.References(registry, repository, tags, false)
+	require.NoError(t, err)
+	return r
 }

@@ -34,6 +34,8 @@ type Options struct {
 	// Restart is --restart (e.g. "unless-stopped") when not empty: a test
 	// that must prove a container never exited looks at its RestartCount.
 	Restart string
+	// Entrypoint is --entrypoint when not empty.
+	Entrypoint string
 	// Args follow the image name (the entrypoint's arguments).
 	Args []string
 	// LogLines is how much of the log a failing test prints (default 200).
@@ -41,7 +43,12 @@ type Options struct {
 }
 
 func (o Options) runArgs(name string) []string {
-	args := []string{"run", "--detach", "--name", name, "--label", "e2e=1"}
+	return o.args("--detach", name)
+}
+
+// args is `docker run` with mode (--detach, --rm) and the options.
+func (o Options) args(mode, name string) []string {
+	args := []string{"run", mode, "--name", name, "--label", "e2e=1"}
 	keys := make([]string, 0, len(o.Env))
 	for k := range o.Env {
 		keys = append(keys, k)
@@ -74,6 +81,9 @@ func (o Options) runArgs(name string) []string {
 	if o.Restart != "" {
 		args = append(args, "--restart", o.Restart)
 	}
+	if o.Entrypoint != "" {
+		args = append(args, "--entrypoint", o.Entrypoint)
+	}
 	args = append(args, o.Image)
 	return append(args, o.Args...)
 }
@@ -103,6 +113,17 @@ func Run(t testing.TB, opts Options) *Container {
 		t.Fatalf("start container: %v", err)
 	}
 	return c
+}
+
+// RunOnce runs a container in the foreground until it exits and returns
+// its output, stdout and stderr interleaved (Combined); a non-zero exit is
+// an error. The container is removed (--rm).
+func RunOnce(ctx context.Context, opts Options) (string, error) {
+	name := opts.Name
+	if name == "" {
+		name = UniqueName("c")
+	}
+	return Combined(ctx, opts.args("--rm", name)...)
 }
 
 func (c *Container) remove() {

@@ -178,6 +178,25 @@ func RequireImage(t testing.TB, ref, hint string) {
 	}
 }
 
+// SynapseImageRef is the Synapse image under test: $SYNAPSE_IMAGE, else
+// synapse:latest (what `go run . build --load` makes).
+func SynapseImageRef() string {
+	if ref := os.Getenv("SYNAPSE_IMAGE"); ref != "" {
+		return ref
+	}
+	return "synapse:latest"
+}
+
+// SynapseImage is SynapseImageRef, skipping (or with E2E_REQUIRED failing)
+// the test without a Docker engine or that image in it.
+func SynapseImage(t testing.TB) string {
+	t.Helper()
+	RequireEngine(t)
+	ref := SynapseImageRef()
+	RequireImage(t, ref, "build it with `go run . build --load`, or set SYNAPSE_IMAGE")
+	return ref
+}
+
 // Network creates a user-defined bridge network that is removed when the test
 // ends, and returns its name.
 func Network(t testing.TB) string {

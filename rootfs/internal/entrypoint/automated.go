@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/synapse-image/synapse-image/internal/atomicfile"
 	"github.com/synapse-image/synapse-image/rootfs/internal/appservices"
-	"github.com/synapse-image/synapse-image/rootfs/internal/atomicfile"
 	"github.com/synapse-image/synapse-image/rootfs/internal/config"
 	"github.com/synapse-image/synapse-image/rootfs/internal/env"
 	"github.com/synapse-image/synapse-image/rootfs/internal/overrides"

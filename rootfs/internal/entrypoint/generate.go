@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/synapse-image/synapse-image/rootfs/internal/atomicfile"
+	"github.com/synapse-image/synapse-image/internal/atomicfile"
 	"github.com/synapse-image/synapse-image/rootfs/internal/config"
 	"github.com/synapse-image/synapse-image/rootfs/internal/overrides"
 	"github.com/synapse-image/synapse-image/rootfs/internal/secrets"

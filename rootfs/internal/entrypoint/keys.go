@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/synapse-image/synapse-image/rootfs/internal/atomicfile"
+	"github.com/synapse-image/synapse-image/internal/atomicfile"
 	"github.com/synapse-image/synapse-image/rootfs/internal/config"
 	"github.com/synapse-image/synapse-image/rootfs/internal/secrets"
 )

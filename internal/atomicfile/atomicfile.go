@@ -1,7 +1,8 @@
 // Package atomicfile writes files so that a reader never sees them
-// half-written: WriteNew for files kept between starts (keys, secrets),
-// which are never replaced, and WriteReplace for files written afresh on
-// every start (the generated config).
+// half-written, for the whole module: WriteNew for /start's files kept
+// between starts (keys, secrets), which are never replaced, and
+// WriteReplace for files written afresh each time (the generated config,
+// the build's package list, the benchmark's results file).
 package atomicfile
 
 import (
