@@ -40,7 +40,8 @@ func checkCommon(c env.Common, euid int) error {
 
 // prepareDataDir makes sure the data directory exists and belongs to
 // UID:GID when /start runs as root, or is writable when it does not, then
-// drops privileges. It is the first step that writes. files are the known
+// drops privileges. It is the first step that writes: it takes the lock
+// of the data directory first (one server per data directory). files are the known
 // files Synapse reads (keys, app services), fixed paths inside the data
 // directory: each one is given to UID:GID when it belongs to someone else
 // (e.g. copied in as root). A path outside the data directory is never
@@ -60,13 +61,19 @@ func (s *starter) prepareDataDir(ctx context.Context, c env.Common, dirs []strin
 		if v, ok := s.sys.Env.Lookup("UID"); ok && v != "" && v != strconv.Itoa(s.sys.Euid) {
 			s.logf("started as uid %d, not root: UID/GID are ignored, files are created as this user", s.sys.Euid)
 		}
-		return writable(c.DataDir)
+		if err := writable(c.DataDir); err != nil {
+			return err
+		}
+		return s.lockDataDir(c)
 	}
 	// The data directory itself is the operator's path; everything below it
 	// is the Synapse user's, so root works below it only through os.Root:
 	// no symbolic link (in /data, in media/, anywhere) leads it out.
 	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
+	}
+	if err := s.lockDataDir(c); err != nil {
+		return err
 	}
 	root, err := os.OpenRoot(c.DataDir)
 	if err != nil {

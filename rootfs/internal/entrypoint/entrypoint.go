@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/synapse-image/synapse-image/rootfs/internal/datalock"
 	"github.com/synapse-image/synapse-image/rootfs/internal/env"
 )
 
@@ -74,6 +75,9 @@ func Main(ctx context.Context, sys System, args []string) int {
 		mode, args = args[0], args[1:]
 	}
 	s := &starter{sys: sys}
+	// The lock of the data directory is released when /start returns
+	// (run mode returns only when Synapse could not be executed).
+	defer func() { s.lock.Close() }()
 	var err error
 	switch mode {
 	case "run":
@@ -110,6 +114,8 @@ func Main(ctx context.Context, sys System, args []string) int {
 
 type starter struct {
 	sys System
+	// lock is held on the data directory from prepareDataDir on.
+	lock *datalock.Lock
 }
 
 func (s *starter) logf(format string, args ...any) {
