@@ -34,6 +34,11 @@ type Options struct {
 	// Restart is --restart (e.g. "unless-stopped") when not empty: a test
 	// that must prove a container never exited looks at its RestartCount.
 	Restart string
+	// Entrypoint is --entrypoint when not empty.
+	Entrypoint string
+	// Memory is --memory (e.g. "120m") when not empty; swap is not added
+	// (--memory-swap equal to it), so the limit is the limit.
+	Memory string
 	// Args follow the image name (the entrypoint's arguments).
 	Args []string
 	// LogLines is how much of the log a failing test prints (default 200).
@@ -73,6 +78,12 @@ func (o Options) runArgs(name string) []string {
 	}
 	if o.Restart != "" {
 		args = append(args, "--restart", o.Restart)
+	}
+	if o.Entrypoint != "" {
+		args = append(args, "--entrypoint", o.Entrypoint)
+	}
+	if o.Memory != "" {
+		args = append(args, "--memory", o.Memory, "--memory-swap", o.Memory)
 	}
 	args = append(args, o.Image)
 	return append(args, o.Args...)
