@@ -131,3 +131,75 @@ func TestStopDuringStart(t *testing.T) {
 		stopWithin(t, c)
 	})
 }
+
+// healthBound is how long Docker takes at most to call a container
+// unhealthy once a probe fails for good: the image's HEALTHCHECK
+// (interval 5 s, retries 3, timeout 5 s) — docs/start.md#health.
+const healthBound = 3*5*time.Second + 5*time.Second
+
+// Fault: PostgreSQL stopped. Every send and /sync got a 500 while Docker
+// said healthy; now the health check sees it within healthBound, and the
+// container is healthy again once PostgreSQL is back, without a restart.
+func TestHealthSeesPostgreSQL(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const server = "pghealth.e2e.test"
+	pgImage := postgresImage(t)
+	image := synapseImage(t)
+	net := dockertest.Network(t)
+	env := baseEnv(server)
+	env["POSTGRES_PASSWORD"] = "pw"
+	env["POSTGRES_HOST"] = "db"
+	db := dockertest.Run(t, dockertest.Options{
+		Image: pgImage, Network: net, Aliases: []string{"db"},
+		Env: postgresEnv("matrix", "pw", "synapse"), Mounts: []string{dockertest.Volume(t) + ":/var/lib/postgresql/data"},
+	})
+	db.WaitHealthy(ctx, healthTimeout)
+	syn := runSynapse(t, server, "", dockertest.Options{Image: image, Env: env, Network: net, Mounts: []string{dockertest.Volume(t) + ":/data"}})
+	started := startedAt(t, syn.Container)
+
+	_, err := db.Stop(ctx)
+	require.NoError(t, err)
+	took := syn.WaitHealth(ctx, "unhealthy", 2*healthBound)
+	assert.LessOrEqual(t, took, healthBound, "unhealthy within the documented time")
+	out, err := dockertest.Combined(ctx, "exec", syn.Name, "/start", "health")
+	assert.Error(t, err, "/start health fails")
+	assert.Contains(t, out, "start: error: database: PostgreSQL at db:5432")
+
+	require.NoError(t, db.Start(ctx))
+	syn.WaitHealth(ctx, "healthy", 2*healthBound)
+	assert.Equal(t, started, startedAt(t, syn.Container), "the same Synapse: not restarted")
+	hs := syn.homeserver(t)
+	hs.Run(ctx, t)
+}
+
+// Fault: /data full (a small tmpfs filled up). Uploads, sends, /sync and
+// login got 500 while Docker said healthy; now it is unhealthy, and healthy
+// again once there is room.
+func TestHealthSeesAFullDisk(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const server = "full.e2e.test"
+	syn := runSynapse(t, server, "", dockertest.Options{Env: baseEnv(server), Tmpfs: []string{"/data:size=160m"}})
+
+	// dd stops at ENOSPC (and fails): the file system is full.
+	out, err := dockertest.Combined(ctx, "exec", "--user", "991:991", syn.Name, "dd", "if=/dev/zero", "of=/data/filler", "bs=1M")
+	require.Error(t, err, "dd fills /data up: %s", out)
+	require.Contains(t, out, "No space left on device")
+	took := syn.WaitHealth(ctx, "unhealthy", 2*healthBound)
+	assert.LessOrEqual(t, took, healthBound, "unhealthy within the documented time")
+	out, err = dockertest.Combined(ctx, "exec", syn.Name, "/start", "health")
+	assert.Error(t, err)
+	assert.Contains(t, out, "start: error: disk: /data has ")
+
+	_, err = dockertest.Combined(ctx, "exec", syn.Name, "rm", "/data/filler")
+	require.NoError(t, err)
+	syn.WaitHealth(ctx, "healthy", 2*healthBound)
+}
+
+func startedAt(t *testing.T, c *dockertest.Container) string {
+	t.Helper()
+	res, err := dockertest.Docker(context.Background(), "inspect", "--format", "{{.State.StartedAt}}", c.Name)
+	require.NoError(t, err)
+	return strings.TrimSpace(res.Stdout)
+}

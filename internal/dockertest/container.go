@@ -216,6 +216,37 @@ func (c *Container) waitHealthy(ctx context.Context, timeout time.Duration) erro
 	}
 }
 
+// WaitHealth waits until Docker reports the health status want
+// ("healthy", "unhealthy") and returns how long that took; it fails the
+// test when the container exits or the timeout passes.
+func (c *Container) WaitHealth(ctx context.Context, want string, timeout time.Duration) time.Duration {
+	c.t.Helper()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		s, err := c.State(ctx)
+		if err != nil {
+			c.t.Fatalf("container %s: %v", c.Name, err)
+		}
+		switch {
+		case s.Health == nil:
+			c.t.Fatalf("container %s: the image defines no HEALTHCHECK", c.Name)
+		case !s.Running:
+			c.t.Fatalf("container %s: %s (exit %d) while waiting for %s", c.Name, s.Status, s.ExitCode, want)
+		case s.Health.Status == want:
+			took := time.Since(start)
+			c.t.Logf("container %s %s after %s", c.Name, want, took.Round(100*time.Millisecond))
+			return took
+		}
+		select {
+		case <-ctx.Done():
+			c.t.Fatalf("container %s: not %s after %s (health: %s)", c.Name, want, timeout, s.Health.Status)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
 // WaitForLog waits until the container's log (stdout or stderr) contains
 // text, and fails the test when the container exits first or the timeout
 // passes. It returns the log up to then.

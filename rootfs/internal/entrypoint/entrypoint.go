@@ -1,5 +1,5 @@
 // Package entrypoint is /start: it dispatches the modes of the image's
-// runtime contract (run, generate, check, health, help).
+// runtime contract (run, generate, check, health, register, help).
 package entrypoint
 
 import (
@@ -88,6 +88,8 @@ func Main(ctx context.Context, sys System, args []string) int {
 		err = s.check(ctx, args)
 	case "health":
 		err = s.health(ctx)
+	case "register":
+		err = s.register(ctx, args)
 	case "help", "--help", "-h":
 		Usage(sys.Stdout, env.Vars)
 		return ExitOK

@@ -16,15 +16,16 @@ import (
 
 // health probes Synapse's /health on the first plain-HTTP listener of the
 // config: the hand-written one in manual mode, else the one run wrote
-// (generic settings may have moved the port).
+// (generic settings may have moved the port). Then what Synapse needs to
+// serve: its database and room on the data directory (health_resources.go).
 func (s *starter) health(ctx context.Context) error {
-	url := config.HealthURL()
+	url, db := config.HealthURL(), ""
 	if p := s.sys.Env.String("SYNAPSE_CONFIG_PATH"); p != "" {
 		m, err := config.ReadManual(p)
 		if err != nil {
 			return err
 		}
-		url = m.HealthURL
+		url, db = m.HealthURL, m.DBAddress
 	} else if c, err := env.LoadCommon(s.sys.Env); err == nil {
 		// The generated config is written by the Synapse user and health
 		// runs as root (docker exec): read it without following links
@@ -37,12 +38,15 @@ func (s *starter) health(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			url = m.HealthURL
+			url, db = m.HealthURL, m.DBAddress
 		case !errors.Is(err, fs.ErrNotExist):
 			return err
 		}
 	}
-	return health.Check(ctx, url)
+	if err := health.Check(ctx, url); err != nil {
+		return err
+	}
+	return s.healthResources(ctx, db)
 }
 
 // readInDataDir reads the regular file rel of dataDir, up to limit bytes,
