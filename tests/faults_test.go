@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/synapse-image/synapse-image/internal/dockertest"
+	"github.com/synapse-image/synapse-image/tests/internal/matrixflow"
 )
 
 // Fault: two containers on one /data (an operator's mistake, or a restart
@@ -75,10 +76,8 @@ func TestOneServerPerDataDir(t *testing.T) {
 // Fault: docker stop during start-up. As PID 1, Synapse ignored SIGTERM
 // until Twisted installed its handler: every stop in the first seconds
 // waited Docker's 10 s and ended in SIGKILL (137). Now it exits within 2 s
-// at any moment: 0.5 s after the start (imports), and while it waits in a
-// database call before the reactor runs, where a schema upgrade runs (here:
-// another process holds SQLite's lock, so Synapse's first statements wait
-// in C, as in a long migration).
+// at any moment: 0.5 s after the start (imports), and while the schema
+// upgrade waits in a database call before the reactor runs.
 func TestStopDuringStart(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -103,32 +102,41 @@ func TestStopDuringStart(t *testing.T) {
 		stopWithin(t, c)
 	})
 
-	t.Run("in a database call before the reactor runs", func(t *testing.T) {
+	t.Run("in the schema upgrade, waiting on the database", func(t *testing.T) {
 		t.Parallel()
-		vol := dockertest.Volume(t)
-		opts := dockertest.Options{Image: image, Env: baseEnv(server), Mounts: []string{vol + ":/data"}}
+		net := dockertest.Network(t)
+		db := dockertest.Run(t, dockertest.Options{
+			Image: postgresImage(t), Network: net, Aliases: []string{"db"},
+			Env: postgresEnv("matrix", "pw", "synapse"),
+		})
+		db.WaitHealthy(ctx, healthTimeout)
+		env := baseEnv(server)
+		env["POSTGRES_PASSWORD"] = "pw"
+		env["POSTGRES_HOST"] = "db"
+		opts := dockertest.Options{Image: image, Env: env, Network: net, Mounts: []string{dockertest.Volume(t) + ":/data"}}
 		first := dockertest.Run(t, opts)
 		first.WaitHealthy(ctx, healthTimeout)
 		_, err := first.Stop(ctx)
 		require.NoError(t, err)
 
-		// Another process (not a server: no /start, no data directory lock)
-		// holds SQLite's exclusive lock.
-		holder := dockertest.Run(t, dockertest.Options{
-			Image: image, User: "991:991", Mounts: []string{vol + ":/data"},
-			Args: []string{"-c", "import sqlite3, time\n" +
-				"c = sqlite3.connect('/data/homeserver.db', isolation_level=None)\n" +
-				"c.execute('BEGIN EXCLUSIVE')\n" +
-				"print('locked', flush=True)\n" +
-				"time.sleep(600)\n"},
-			Entrypoint: "python3",
-		})
-		holder.WaitForLog(ctx, "locked", time.Minute)
+		// Another session holds schema_version: Synapse's schema check and
+		// upgrade (prepare_database, before the reactor runs) waits in
+		// psycopg2, in C, as during a long migration.
+		_, err = dockertest.Docker(ctx, "exec", "-d", db.Name, "psql", "-U", "matrix", "-d", "synapse", "-c",
+			"BEGIN; LOCK TABLE schema_version IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600);")
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			out, err := psql(ctx, db, "matrix", "synapse", "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'schema_version' AND l.mode = 'AccessExclusiveLock' AND l.granted")
+			return err == nil && out == "1"
+		}, time.Minute, 200*time.Millisecond, "the lock is taken")
 
 		c := dockertest.Run(t, opts)
-		c.WaitForLog(ctx, "Setting up server", time.Minute)
-		time.Sleep(300 * time.Millisecond)
+		c.WaitForLog(ctx, "Checking existing schema version", healthTimeout)
+		time.Sleep(500 * time.Millisecond)
 		stopWithin(t, c)
+		_, stderr, err := c.Logs(ctx)
+		require.NoError(t, err)
+		assert.Contains(t, stderr, "SIGTERM before Synapse could handle it: exiting now (143)")
 	})
 }
 
@@ -202,4 +210,47 @@ func startedAt(t *testing.T, c *dockertest.Container) string {
 	res, err := dockertest.Docker(context.Background(), "inspect", "--format", "{{.State.StartedAt}}", c.Name)
 	require.NoError(t, err)
 	return strings.TrimSpace(res.Stdout)
+}
+
+// minMemory is the image's measured minimum memory limit for a small
+// server (SQLite, a few users): docs/configuration.md#memory.
+const minMemory = "128m"
+
+// Fault: the documented registration (register_new_matrix_user, a second
+// Python process in the container's cgroup) got Synapse OOM-killed under a
+// memory limit. The documented command now, /start register, at the
+// documented minimum memory: the user is created and Synapse lives on.
+func TestRegisterAtMinimumMemory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const server = "mem.e2e.test"
+	s := runSynapse(t, server, "", dockertest.Options{Env: baseEnv(server), Memory: minMemory, Mounts: []string{dockertest.Volume(t) + ":/data"}})
+	hs := s.homeserver(t)
+	hs.Run(ctx, t)
+
+	for _, admin := range []bool{false, true} {
+		user := "e2e-reg-" + matrixflow.RandomSuffix()
+		args := []string{"exec", s.Name, "/start", "register", "-u", user, "-p", "reg pass"}
+		role := "user"
+		if admin {
+			args, role = append(args, "--admin"), "admin"
+		}
+		out, err := dockertest.Combined(ctx, args...)
+		require.NoError(t, err, "/start register: %s", out)
+		assert.Equal(t, "registered @"+user+":"+server+" ("+role+")\n", out)
+		hs.Login(ctx, t, user, "reg pass")
+	}
+	// The password from standard input (docker exec -i), not on the command line.
+	user := "e2e-stdin-" + matrixflow.RandomSuffix()
+	res, err := dockertest.DockerStdin(ctx, strings.NewReader("from stdin\n"), "exec", "-i", s.Name, "/start", "register", "-u", user, "--password-file", "-")
+	require.NoError(t, err, "%s", res.Stderr)
+	hs.Login(ctx, t, user, "from stdin")
+
+	st, err := s.State(ctx)
+	require.NoError(t, err)
+	assert.True(t, st.Running, "Synapse still runs")
+	assert.False(t, st.OOMKilled, "Synapse was not OOM-killed")
+	pid1, err := s.Exec(ctx, "cat", "/proc/1/cmdline")
+	require.NoError(t, err)
+	assert.Contains(t, pid1, "synapse.app.homeserver", "the same Synapse, PID 1")
 }
