@@ -54,8 +54,10 @@ func TestOneServerPerDataDir(t *testing.T) {
 	// Later, with the first one serving: refused, naming the holder (its
 	// host name, the container's short id).
 	third := dockertest.Run(t, opts)
-	code, err = third.Wait(ctx)
-	require.NoError(t, err)
+	wctx, cancel := context.WithTimeout(ctx, healthTimeout)
+	defer cancel()
+	code, err = third.Wait(wctx)
+	require.NoError(t, err, "a start on a /data in use exits by itself")
 	assert.Equal(t, 2, code, "a start on a /data in use exits 2")
 	_, stderr, err = third.Logs(ctx)
 	require.NoError(t, err)
