@@ -138,7 +138,7 @@ func TestStopDuringStart(t *testing.T) {
 		stopWithin(t, c)
 		_, stderr, err := c.Logs(ctx)
 		require.NoError(t, err)
-		assert.Contains(t, stderr, "SIGTERM before Synapse could handle it: exiting now (143)")
+		assert.Regexp(t, `synapse-image: SIGTERM \(from pid \d+\) before Synapse could handle it: exiting now \(143\)`, stderr)
 	})
 }
 
