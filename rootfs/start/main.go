@@ -31,10 +31,14 @@ func main() {
 		Euid:    os.Geteuid(),
 		HasIPv6: entrypoint.HasIPv6,
 		Drop:    privileges.Drop,
-		// SIGTERM stays blocked across the exec: a stop while Synapse
-		// starts is kept for it (rootfs/internal/sigexec).
+		// SIGTERM stays blocked across the exec when the image's Synapse
+		// has the hook that takes it over: a stop while Synapse starts is
+		// kept for it (rootfs/internal/sigexec).
 		Exec: func(argv0 string, argv, envv []string) error {
-			return sigexec.Exec(ctx, argv0, argv, envv)
+			if sigexec.HookInstalled(sigexec.SynapseInit) {
+				return sigexec.Exec(ctx, argv0, argv, envv)
+			}
+			return syscall.Exec(argv0, argv, envv)
 		},
 		LookPath: exec.LookPath,
 		Environ:  os.Environ(),

@@ -10,7 +10,9 @@
 package sigexec
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"runtime"
 	"syscall"
 	"unsafe"
@@ -20,6 +22,23 @@ import (
 
 // Signal is what docker stop sends (the image's STOPSIGNAL).
 const Signal = unix.SIGTERM
+
+// SynapseInit is the first module Synapse runs, where the image's recipe
+// puts the hook (image/synapse.yaml), and HookMarker the name it defines.
+const (
+	SynapseInit = "/usr/lib/python3/dist-packages/synapse/__init__.py"
+	HookMarker  = "_synapse_image_early_sigterm"
+)
+
+// HookInstalled reports whether the Python file at path has the hook that
+// takes the blocked SIGTERM over. Without it (a recipe edit that no longer
+// applies to a new Synapse, or this /start in an older image) Signal must
+// not be blocked: nothing would unblock it, and Synapse would never see a
+// stop.
+func HookInstalled(path string) bool {
+	b, err := os.ReadFile(path)
+	return err == nil && bytes.Contains(b, []byte("def "+HookMarker+"("))
+}
 
 // Exec blocks Signal on the calling thread, checks that no stop was
 // requested meanwhile (ctx, cancelled by /start's own SIGTERM handler), and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -50,4 +51,24 @@ func TestExecStoppedBefore(t *testing.T) {
 	var now unix.Sigset_t
 	require.NoError(t, unix.PthreadSigmask(unix.SIG_BLOCK, nil, &now))
 	assert.Zero(t, now.Val[0]&(1<<14), "unblocked again")
+}
+
+func TestHookInstalled(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, content string
+		want          bool
+	}{
+		{"the recipe's edit", "\"\"\"doc\"\"\"\n\n\ndef _synapse_image_early_sigterm() -> None:\n    pass\n", true},
+		{"Synapse as packaged", "\"\"\"This is an implementation of a Matrix homeserver.\"\"\"\nimport os\n", false},
+		{"missing", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_"))
+			if tc.content != "" {
+				require.NoError(t, os.WriteFile(path, []byte(tc.content), 0o644))
+			}
+			assert.Equal(t, tc.want, HookInstalled(path))
+		})
+	}
 }
