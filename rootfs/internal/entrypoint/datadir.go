@@ -40,9 +40,9 @@ func checkCommon(c env.Common, euid int) error {
 
 // prepareDataDir makes sure the data directory exists and belongs to
 // UID:GID when /start runs as root, or is writable when it does not, then
-// drops privileges. It is the first step that writes: it takes the lock
-// of the data directory first (one server per data directory). files are the known
-// files Synapse reads (keys, app services), fixed paths inside the data
+// drops privileges. It is the first step that writes, so it takes the
+// lock of the data directory first (one server per data directory). files
+// are the known files Synapse reads (keys, app services), fixed paths inside the data
 // directory: each one is given to UID:GID when it belongs to someone else
 // (e.g. copied in as root). A path outside the data directory is never
 // touched as root.
