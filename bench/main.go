@@ -34,7 +34,7 @@ import (
 	"github.com/synapse-image/synapse-image/image/platform"
 )
 
-var allSections = []string{"start", "startup", "config", "size", "build", "memory"}
+var allSections = []string{"start", "startup", "config", "size", "build", "memory", "faults"}
 
 type options struct {
 	image, pgImage, ociDir, repo string
@@ -180,7 +180,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		o.baselineRef = id
 		logf("baseline: %s (%s)", o.baseline, shortID(id))
 	}
-	needsEngine := slices.ContainsFunc(o.sections, func(s string) bool { return s == "start" || s == "startup" || s == "memory" })
+	needsEngine := slices.ContainsFunc(o.sections, func(s string) bool { return s == "start" || s == "startup" || s == "memory" || s == "faults" })
 	if needsEngine {
 		if e, err = newEngine(ctx, fmt.Sprintf("bench-%d", os.Getpid())); err != nil {
 			fmt.Fprintln(stderr, "bench:", err)
@@ -212,6 +212,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			rows = append(rows, benchBuild(ctx, o.repo, o.buildPlatforms, logf)...)
 		case "memory":
 			rows = append(rows, benchMemory(ctx, e, o, logf)...)
+		case "faults":
+			rows = append(rows, benchFaults(ctx, e, o, logf)...)
 		}
 		logf("%s: done in %s", s, time.Since(t0).Round(time.Second))
 	}

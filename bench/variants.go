@@ -36,6 +36,9 @@ func startupVariants(image, baseline string) []startVariant {
 			env: []string{"SYNAPSE_BYTECODE_BUNDLE=off"}},
 		startVariant{key: "pyc", label: "new, both variables off (unchecked-hash .pyc only)", image: image,
 			env: []string{"SYNAPSE_BYTECODE_BUNDLE=off", "SYNAPSE_FAST_DEPENDENCY_CHECK=off"}},
+		// The early SIGTERM thread (docs/start.md#stopping): its cost.
+		startVariant{key: "nosigterm", label: "new, SYNAPSE_EARLY_SIGTERM=off", image: image,
+			env: []string{"SYNAPSE_EARLY_SIGTERM=off"}},
 	)
 }
 

@@ -23,12 +23,12 @@ func TestProcCPUTime(t *testing.T) {
 
 func TestStartupVariants(t *testing.T) {
 	vs := startupVariants("sha256:new", "sha256:base")
-	require.Len(t, vs, 6)
+	require.Len(t, vs, 7)
 	assert.Equal(t, "base", vs[0].key, "the current recipe first, the ratios' denominator")
 	assert.Equal(t, "sha256:base", vs[0].image)
 	assert.True(t, vs[1].targets, "the targets apply to the image as built")
 	for _, v := range vs[2:] {
 		assert.NotEmpty(t, v.env, "%s: every other variant turns a mechanism off", v.key)
 	}
-	assert.Len(t, startupVariants("sha256:new", ""), 5, "no baseline: only the variables' variants")
+	assert.Len(t, startupVariants("sha256:new", ""), 6, "no baseline: only the variables' variants")
 }

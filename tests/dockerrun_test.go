@@ -42,7 +42,8 @@ func TestDockerRunSQLite(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, maps.Stdout, "libjemalloc", "jemalloc is preloaded")
 
-	// The documented way (README.md) to add a user from the command line.
+	// Synapse's own tool still works (README.md documents /start register,
+	// which TestRegisterAtMinimumMemory tests).
 	cliUser := "e2e-cli-" + matrixflow.RandomSuffix()
 	out, err := s.Exec(ctx, "register_new_matrix_user", "-c", "/data/generated/homeserver.yaml",
 		"-u", cliUser, "-p", "cli pass", "--no-admin", "http://localhost:8008")

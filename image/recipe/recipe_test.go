@@ -65,7 +65,12 @@ func TestSynapseRecipe(t *testing.T) {
 	assert.Equal(t, []string{"synapse.app.homeserver"}, r.Python.Bundle.Modules)
 	assert.Equal(t, "SYNAPSE_BYTECODE_BUNDLE", r.Python.Bundle.Env)
 	assert.Equal(t, "SYNAPSE_BYTECODE_BUNDLE_FINDER", r.Python.Bundle.Finder)
-	require.Len(t, r.Python.Edits, 5)
+	require.Len(t, r.Python.Edits, 6)
+	// /start blocks SIGTERM only when this file defines this function
+	// (rootfs/internal/sigexec: SynapseInit, HookMarker).
+	hook := r.Python.Edits[5]
+	assert.Equal(t, "/usr/lib/python3/dist-packages/synapse/__init__.py", hook.File, "the early SIGTERM hook")
+	assert.Contains(t, hook.Replace, "def _synapse_image_early_sigterm(")
 	require.Len(t, r.Python.Checks, 1)
 	assert.Equal(t, "/usr/lib/python3/dist-packages/_synapse_image_dependency_check.json", r.Python.Checks[0].File, "synapse/app/__init__.py's edit reads this record")
 	assert.Equal(t, "/usr/lib/python3/dist-packages/ldap_auth_provider.py", r.Python.Edits[0].File, "matrix-synapse-ldap3 without pkg_resources")

@@ -58,7 +58,7 @@ func composeCLI() ([]string, error) {
 func (c *Compose) Run(ctx context.Context, args ...string) (Result, error) {
 	full := append([]string{}, c.cli[1:]...)
 	full = append(full, "--project-name", c.Project, "--file", c.File)
-	return command(ctx, c.env, c.cli[0], append(full, args...)...)
+	return command(ctx, c.env, nil, c.cli[0], append(full, args...)...)
 }
 
 // Must runs one docker-compose command and fails the test on error.

@@ -36,6 +36,9 @@ type Options struct {
 	Restart string
 	// Entrypoint is --entrypoint when not empty.
 	Entrypoint string
+	// Memory is --memory (e.g. "120m") when not empty; swap is not added
+	// (--memory-swap equal to it), so the limit is the limit.
+	Memory string
 	// Args follow the image name (the entrypoint's arguments).
 	Args []string
 	// LogLines is how much of the log a failing test prints (default 200).
@@ -83,6 +86,9 @@ func (o Options) args(mode, name string) []string {
 	}
 	if o.Entrypoint != "" {
 		args = append(args, "--entrypoint", o.Entrypoint)
+	}
+	if o.Memory != "" {
+		args = append(args, "--memory", o.Memory, "--memory-swap", o.Memory)
 	}
 	args = append(args, o.Image)
 	return append(args, o.Args...)
@@ -221,6 +227,37 @@ func (c *Container) waitHealthy(ctx context.Context, timeout time.Duration) erro
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("not healthy after %s (health: %s)", timeout, s.Health.Status)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// WaitHealth waits until Docker reports the health status want
+// ("healthy", "unhealthy") and returns how long that took; it fails the
+// test when the container exits or the timeout passes.
+func (c *Container) WaitHealth(ctx context.Context, want string, timeout time.Duration) time.Duration {
+	c.t.Helper()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		s, err := c.State(ctx)
+		if err != nil {
+			c.t.Fatalf("container %s: %v", c.Name, err)
+		}
+		switch {
+		case s.Health == nil:
+			c.t.Fatalf("container %s: the image defines no HEALTHCHECK", c.Name)
+		case !s.Running:
+			c.t.Fatalf("container %s: %s (exit %d) while waiting for %s", c.Name, s.Status, s.ExitCode, want)
+		case s.Health.Status == want:
+			took := time.Since(start)
+			c.t.Logf("container %s %s after %s", c.Name, want, took.Round(100*time.Millisecond))
+			return took
+		}
+		select {
+		case <-ctx.Done():
+			c.t.Fatalf("container %s: not %s after %s (health: %s)", c.Name, want, timeout, s.Health.Status)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -94,7 +95,13 @@ type Result struct {
 // Docker runs the docker CLI with args and returns its output. A non-zero exit
 // is an error that carries stderr.
 func Docker(ctx context.Context, args ...string) (Result, error) {
-	return command(ctx, nil, "docker", args...)
+	return command(ctx, nil, nil, "docker", args...)
+}
+
+// DockerStdin is Docker with stdin as the CLI's standard input (docker
+// exec -i: a password that is not on the command line).
+func DockerStdin(ctx context.Context, stdin io.Reader, args ...string) (Result, error) {
+	return command(ctx, nil, stdin, "docker", args...)
 }
 
 // Combined runs the docker CLI with args and returns stdout and stderr
@@ -110,8 +117,9 @@ func Combined(ctx context.Context, args ...string) (string, error) {
 	return out.String(), nil
 }
 
-func command(ctx context.Context, env []string, name string, args ...string) (Result, error) {
+func command(ctx context.Context, env []string, stdin io.Reader, name string, args ...string) (Result, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdin = stdin
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}

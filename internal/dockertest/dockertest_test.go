@@ -23,11 +23,12 @@ func TestRunArgs(t *testing.T) {
 				Image: "img", Env: map[string]string{"B": "2", "A": "1 with space"},
 				Mounts: []string{"/h:/data"}, Ports: []string{"8008", "8448/tcp"},
 				Network: "net", Aliases: []string{"db"}, User: "1000:1000",
-				ReadOnly: true, Tmpfs: []string{"/tmp"}, Restart: "unless-stopped", Entrypoint: "/start", Args: []string{"generate"},
+				ReadOnly: true, Tmpfs: []string{"/tmp"}, Restart: "unless-stopped",
+				Entrypoint: "python3", Memory: "120m", Args: []string{"generate"},
 			},
 			"run --detach --name n --label e2e=1 --env A=1 with space --env B=2 --volume /h:/data " +
 				"--publish 127.0.0.1::8008 --publish 127.0.0.1::8448/tcp --network net --network-alias db " +
-				"--user 1000:1000 --read-only --tmpfs /tmp --restart unless-stopped --entrypoint /start img generate",
+				"--user 1000:1000 --read-only --tmpfs /tmp --restart unless-stopped --entrypoint python3 --memory 120m --memory-swap 120m img generate",
 		},
 	} {
 		assert.Equal(t, tc.want, strings.Join(tc.opts.runArgs("n"), " "), name)

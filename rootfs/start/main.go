@@ -17,20 +17,29 @@ import (
 	"github.com/synapse-image/synapse-image/rootfs/internal/env"
 	"github.com/synapse-image/synapse-image/rootfs/internal/privileges"
 	"github.com/synapse-image/synapse-image/rootfs/internal/pymodule"
+	"github.com/synapse-image/synapse-image/rootfs/internal/sigexec"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	code := entrypoint.Main(ctx, entrypoint.System{
-		Env:      env.OS(),
-		Stdout:   os.Stdout,
-		Stderr:   os.Stderr,
-		Rand:     rand.Reader,
-		Now:      time.Now,
-		Euid:     os.Geteuid(),
-		HasIPv6:  entrypoint.HasIPv6,
-		Drop:     privileges.Drop,
-		Exec:     syscall.Exec,
+		Env:     env.OS(),
+		Stdout:  os.Stdout,
+		Stderr:  os.Stderr,
+		Rand:    rand.Reader,
+		Now:     time.Now,
+		Euid:    os.Geteuid(),
+		HasIPv6: entrypoint.HasIPv6,
+		Drop:    privileges.Drop,
+		// SIGTERM stays blocked across the exec when the image's Synapse
+		// has the hook that takes it over: a stop while Synapse starts is
+		// kept for it (rootfs/internal/sigexec).
+		Exec: func(argv0 string, argv, envv []string) error {
+			if sigexec.HookInstalled(sigexec.SynapseInit) {
+				return sigexec.Exec(ctx, argv0, argv, envv)
+			}
+			return syscall.Exec(argv0, argv, envv)
+		},
 		LookPath: exec.LookPath,
 		Environ:  os.Environ(),
 		Jemalloc: entrypoint.Jemalloc(runtime.GOARCH),

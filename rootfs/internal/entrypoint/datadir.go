@@ -43,8 +43,9 @@ func checkCommon(c env.Common, euid int) error {
 
 // prepareDataDir makes sure the data directory exists and belongs to
 // UID:GID when /start runs as root, or is writable when it does not, then
-// drops privileges. It is the first step that writes. files are the known
-// files Synapse reads (keys, app services), fixed paths inside the data
+// drops privileges. It is the first step that writes, so it takes the
+// lock of the data directory first (one server per data directory). files
+// are the known files Synapse reads (keys, app services), fixed paths inside the data
 // directory: each one is given to UID:GID when it belongs to someone else
 // (e.g. copied in as root). A path outside the data directory is never
 // touched as root.
@@ -63,7 +64,10 @@ func (s *starter) prepareDataDir(ctx context.Context, c env.Common, dirs []strin
 		if v, ok := s.sys.Env.Lookup("UID"); ok && v != "" && v != strconv.Itoa(s.sys.Euid) {
 			s.logf("started as uid %d, not root: UID/GID are ignored, files are created as this user", s.sys.Euid)
 		}
-		return writable(c.DataDir)
+		if err := writable(c.DataDir); err != nil {
+			return err
+		}
+		return s.lockDataDir(c)
 	}
 	// The data directory is found from "/" without following a link, and
 	// only below directories that root alone can change; everything below
@@ -74,6 +78,10 @@ func (s *starter) prepareDataDir(ctx context.Context, c env.Common, dirs []strin
 		return err
 	}
 	defer root.Close()
+	// The path is checked: lock the directory it names before writing.
+	if err := s.lockDataDir(c); err != nil {
+		return err
+	}
 	// media/ and uploads/ are created before the ownership check so that
 	// they belong to UID:GID too.
 	for _, d := range []string{"media", "uploads"} {

@@ -1,5 +1,5 @@
 // Package entrypoint is /start: it dispatches the modes of the image's
-// runtime contract (run, generate, check, health, help).
+// runtime contract (run, generate, check, health, register, help).
 package entrypoint
 
 import (
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/synapse-image/synapse-image/rootfs/internal/datalock"
 	"github.com/synapse-image/synapse-image/rootfs/internal/env"
 )
 
@@ -74,6 +75,9 @@ func Main(ctx context.Context, sys System, args []string) int {
 		mode, args = args[0], args[1:]
 	}
 	s := &starter{sys: sys}
+	// The lock of the data directory is released when /start returns
+	// (run mode returns only when Synapse could not be executed).
+	defer func() { s.lock.Close() }()
 	var err error
 	switch mode {
 	case "run":
@@ -88,6 +92,8 @@ func Main(ctx context.Context, sys System, args []string) int {
 		// The official image's mode writes a config from its variables
 		// once; here automated mode does that at every start.
 		err = badf("migrate_config: a mode of the official image; this image writes the config from the variables at every start (run, automated mode), or once for hand editing (generate); check prints it")
+	case "register":
+		err = s.register(ctx, args)
 	case "help", "--help", "-h":
 		Usage(sys.Stdout, env.Vars)
 		return ExitOK
@@ -114,6 +120,8 @@ func Main(ctx context.Context, sys System, args []string) int {
 
 type starter struct {
 	sys System
+	// lock is held on the data directory from prepareDataDir on.
+	lock *datalock.Lock
 }
 
 func (s *starter) logf(format string, args ...any) {

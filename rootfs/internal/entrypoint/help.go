@@ -28,7 +28,11 @@ Modes:
                  each key); writes nothing. --synapse: Synapse also parses
                  the config, without starting (exit 2 with its error)
   health         GET http://127.0.0.1:8008/health (port of the first plain
-                 HTTP listener of the config); exit 0 when healthy, 1 otherwise
+                 HTTP listener of the config), then room on /data (64 MiB)
+                 and PostgreSQL answering; exit 0 when healthy, 1 otherwise
+  register -u USER (-p PASSWORD | --password-file FILE|-) [--admin]
+                 create a user on the running Synapse with the shared
+                 secret (the variable, else the config's), over HTTP
   help           this text
 
 Exit status: 0 success, 1 failure, 2 bad input (one line on stderr names the
@@ -65,6 +69,6 @@ SERVER.macaroon.key, SERVER.form.key, SERVER.tls.crt, SERVER.tls.key (kept
 between starts, secrets mode 0600) and generated/ (written on every start).
 
 Register a user:
-  docker exec -it synapse register_new_matrix_user -c /data/generated/homeserver.yaml http://localhost:8008
+  docker exec synapse /start register -u alice -p 'a long password' [--admin]
 `)
 }

@@ -1,12 +1,16 @@
 package entrypoint
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/synapse-image/synapse-image/internal/atomicfile"
 	"github.com/synapse-image/synapse-image/rootfs/internal/config"
+	"github.com/synapse-image/synapse-image/rootfs/internal/env"
+	"github.com/synapse-image/synapse-image/rootfs/internal/safefs"
 	"github.com/synapse-image/synapse-image/rootfs/internal/secrets"
 )
 
@@ -17,7 +21,18 @@ func (s *starter) createSecrets(p *plan) error {
 		if err != nil {
 			return err
 		}
-		if err := atomicfile.WriteNew(f.path, []byte(v), secrets.Mode); err != nil {
+		err = atomicfile.WriteNew(f.path, []byte(v), secrets.Mode)
+		if errors.Is(err, fs.ErrExist) {
+			// Another start made it first (generate and run at once):
+			// its key is the one kept, so it is the one used.
+			if v, err = s.readSecret(p.settings.Common, f); err != nil {
+				return err
+			}
+			*f.dst = v
+			s.logf("%s was created by another start meanwhile: using it", f.path)
+			continue
+		}
+		if err != nil {
 			return err
 		}
 		*f.dst = v
@@ -60,9 +75,29 @@ func (s *starter) createSigningKey(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteNew(path, key, secrets.Mode); err != nil {
+	err = atomicfile.WriteNew(path, key, secrets.Mode)
+	if errors.Is(err, fs.ErrExist) {
+		// Another start made it first: Synapse reads that one.
+		s.logf("signing key %s was created by another start meanwhile: using it", path)
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	s.logf("created signing key %s", path)
 	return nil
+}
+
+// readSecret reads the secret file f made by another start, through the
+// same confined read as load.
+func (s *starter) readSecret(c env.Common, f secretFile) (string, error) {
+	b, err := s.readInData(c, f.path, safefs.SecretLimit)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", f.what, err)
+	}
+	v, err := secrets.Parse(f.path, b)
+	if err != nil {
+		return "", bad(err)
+	}
+	return v, nil
 }

@@ -30,6 +30,11 @@ func (s *starter) run(ctx context.Context, args []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// Only a start that gets this far names itself as the holder: bad
+	// input writes nothing to the data directory.
+	if err := s.writeHolder(c); err != nil {
+		return err
+	}
 	return s.exec(cfgPath, args)
 }
 
@@ -53,6 +58,9 @@ func (s *starter) exec(cfgPath string, args []string) error {
 		// Files Synapse creates (database, media) are not world-readable,
 		// also on a bind mount that host users can list.
 		s.sys.Umask(0o027)
+	}
+	if err := s.keepLockOnExec(); err != nil {
+		return err
 	}
 	s.logf("starting Synapse as %d:%d: %s", os.Geteuid(), os.Getegid(), strings.Join(argv, " "))
 	if err := s.sys.Exec(python, argv, envv); err != nil {
