@@ -147,6 +147,36 @@ func TestStopDuringStart(t *testing.T) {
 // (interval 5 s, retries 3, timeout 5 s) — docs/start.md#health.
 const healthBound = 3*5*time.Second + 5*time.Second
 
+// earlyHookProbe blocks SIGTERM as /start does before it executes
+// Synapse, imports synapse (its __init__ starts the image's early SIGTERM
+// waiter) and interrupts the waiter's thread with another signal for two
+// seconds: an interrupted sigtimedwait whose deadline had passed returned
+// an unset siginfo (CPython), read as a SIGTERM from a random pid, and a
+// few starts under load ended with 143 before Synapse was healthy.
+const earlyHookProbe = `
+import signal, threading, time
+signal.signal(signal.SIGUSR1, lambda *a: None)
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+import synapse
+waiter = [t for t in threading.enumerate() if t.name == "synapse-image-early-sigterm"]
+assert waiter, "the early SIGTERM hook is not waiting"
+end = time.time() + 2
+while time.time() < end:
+    signal.pthread_kill(waiter[0].ident, signal.SIGUSR1)
+    time.sleep(0.0005)
+print("alive")
+`
+
+// TestEarlySigtermHookIgnoresOtherSignals: other signals never make the
+// early SIGTERM hook end Synapse.
+func TestEarlySigtermHookIgnoresOtherSignals(t *testing.T) {
+	t.Parallel()
+	image := synapseImage(t)
+	res, err := dockertest.Docker(context.Background(), "run", "--rm", "--label", "e2e=1", "--entrypoint", "python3", image, "-c", earlyHookProbe)
+	require.NoError(t, err, "%s%s", res.Stdout, res.Stderr)
+	assert.Equal(t, "alive", strings.TrimSpace(res.Stdout), res.Stderr)
+}
+
 // Fault: PostgreSQL stopped. Every send and /sync got a 500 while Docker
 // said healthy; now the health check sees it within healthBound, and the
 // container is healthy again once PostgreSQL is back, without a restart.
