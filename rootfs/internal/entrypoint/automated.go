@@ -58,6 +58,9 @@ func (s *starter) load() (*plan, error) {
 	for _, w := range st.Warnings {
 		s.logf("warning: %s", w)
 	}
+	if err := s.checkWorkers(st); err != nil {
+		return nil, err
+	}
 	p := &plan{settings: st, files: config.FilesFor(st.DataDir, st.ServerName)}
 	// Read without following a link out of the data directory (a linked
 	// appservices/ would have root read, and later own, what it points at).

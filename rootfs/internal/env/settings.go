@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/synapse-image/synapse-image/rootfs/internal/workers"
 )
 
 // Common is what every mode needs.
@@ -42,6 +44,8 @@ type Settings struct {
 
 	Postgres *Postgres // nil = SQLite
 	SMTP     *SMTP     // nil = no email section
+	Redis    *Redis    // nil = no Redis
+	Workers  *Workers  // nil = one process, no workers
 
 	// Values are the parsed variables, by name, as the table's parsers made them.
 	Values Values
@@ -69,6 +73,34 @@ type SMTP struct {
 	User     string
 	Password string
 	From     string
+}
+
+// Redis is the redis section of automated mode.
+type Redis struct {
+	Host     string
+	Port     int
+	Password string // "" = none
+	DB       int
+}
+
+// Workers is the worker topology of a deployment and this process's place
+// in it.
+type Workers struct {
+	Topology workers.Topology
+	// Name is the instance this process runs; "" is the main process.
+	Name     string
+	MainHost string
+	// ReplicationSecret given by a variable; "" means: read (or, on the
+	// main, create) the file in /data.
+	ReplicationSecret string
+}
+
+// Worker is the instance this process runs, false for the main process.
+func (w *Workers) Worker() (workers.Instance, bool) {
+	if w == nil || w.Name == "" {
+		return workers.Instance{}, false
+	}
+	return w.Topology.Lookup(w.Name)
 }
 
 // Host is the server name without its port (for e-mail addresses, URLs and
@@ -117,7 +149,7 @@ func (t Table) Load(src Source) (Settings, error) {
 	s := Settings{Values: vals, Warnings: warnings}
 	s.Common = common(vals)
 	for _, section := range []func(*Settings, Values) error{
-		server, registration, caches, turn, secretKeys, metrics, database, email,
+		server, registration, caches, turn, secretKeys, metrics, database, email, redis, workerTopology,
 	} {
 		if err := section(&s, vals); err != nil {
 			return s, err
@@ -254,5 +286,55 @@ func email(s *Settings, v Values) error {
 		s.PublicBaseURL = "https://" + s.Host() + "/"
 	}
 	s.SMTP = m
+	return nil
+}
+
+// redis: a redis section when SYNAPSE_REDIS_HOST is set.
+func redis(s *Settings, v Values) error {
+	host := v.String("SYNAPSE_REDIS_HOST")
+	if host == "" {
+		return nil
+	}
+	s.Redis = &Redis{
+		Host:     host,
+		Port:     v.Int("SYNAPSE_REDIS_PORT"),
+		Password: v.String("SYNAPSE_REDIS_PASSWORD"),
+		DB:       v.Int("SYNAPSE_REDIS_DB"),
+	}
+	return nil
+}
+
+// workerTopology: workers need PostgreSQL (SQLite is one process's
+// database) and Redis (their replication channel), and a worker's name is
+// one of the topology's instances.
+func workerTopology(s *Settings, v Values) error {
+	name := v.String("SYNAPSE_WORKER_NAME")
+	top, err := workers.ParseTopology(v.String("SYNAPSE_WORKERS"))
+	if err != nil {
+		return &Error{"SYNAPSE_WORKERS", err.Error()}
+	}
+	if top.Empty() {
+		if name != "" {
+			return &Error{"SYNAPSE_WORKER_NAME", fmt.Sprintf("is %q but SYNAPSE_WORKERS is empty: set the same SYNAPSE_WORKERS in every container, or unset SYNAPSE_WORKER_NAME for the main process", name)}
+		}
+		return nil
+	}
+	if name != "" {
+		if _, ok := top.Lookup(name); !ok {
+			return &Error{"SYNAPSE_WORKER_NAME", fmt.Sprintf("expected an instance of SYNAPSE_WORKERS (%s), or unset for the main process, got %q", strings.Join(top.Names(), ", "), name)}
+		}
+	}
+	if s.Postgres == nil {
+		return &Error{"SYNAPSE_WORKERS", "workers need PostgreSQL (SQLite is the database of one process): set POSTGRES_PASSWORD and the other POSTGRES_ variables"}
+	}
+	if s.Redis == nil {
+		return &Error{"SYNAPSE_WORKERS", "workers need Redis, their replication channel: set SYNAPSE_REDIS_HOST"}
+	}
+	s.Workers = &Workers{
+		Topology:          top,
+		Name:              name,
+		MainHost:          v.String("SYNAPSE_WORKER_MAIN_HOST"),
+		ReplicationSecret: v.String("SYNAPSE_REPLICATION_SECRET"),
+	}
 	return nil
 }

@@ -1,0 +1,65 @@
+package workers
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseTopology(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		names []string
+		err   string
+	}{
+		{in: "", names: nil},
+		{in: " , ", names: nil},
+		{in: "synchrotron", names: []string{"synchrotron-1"}},
+		{in: "synchrotron:2, event_persister:2 ,typing", names: []string{"event_persister-1", "event_persister-2", "typing-1", "synchrotron-1", "synchrotron-2"}},
+		{in: "pusher:1", names: []string{"pusher-1"}},
+		{in: "synchrotron:2,client_reader,federation_inbound,federation_reader,federation_sender:2,media_repository,pusher,appservice,user_dir,background_worker,event_persister:2,typing,to_device,account_data,receipts,presence,push_rules,device_lists",
+			names: []string{"event_persister-1", "event_persister-2", "typing-1", "to_device-1", "account_data-1", "receipts-1", "presence-1", "push_rules-1", "device_lists-1",
+				"media_repository-1", "federation_sender-1", "federation_sender-2", "pusher-1", "appservice-1", "user_dir-1", "background_worker-1",
+				"synchrotron-1", "synchrotron-2", "federation_inbound-1", "federation_reader-1", "client_reader-1"}},
+		{in: "synchrotrons", err: `unknown worker type "synchrotrons"; expected TYPE or TYPE:COUNT`},
+		{in: "frontend_proxy", err: `unknown worker type "frontend_proxy"`},
+		{in: "synchrotron:0", err: `synchrotron:0: expected a count from 1 to 64 after the colon, got "0"`},
+		{in: "synchrotron:x", err: `expected a count from 1 to 64`},
+		{in: "synchrotron:65", err: `expected a count from 1 to 64`},
+		{in: "synchrotron:", err: `expected a count from 1 to 64`},
+		{in: "typing:2", err: "typing:2: only one typing may run (Synapse allows one writer of the typing stream); expected typing without a count or with :1"},
+		{in: "background_worker:2", err: "only one background_worker may run (run_background_tasks_on names one instance)"},
+		{in: "appservice:3", err: "only one appservice may run"},
+		{in: "synchrotron,synchrotron", err: "lists synchrotron twice, which would name two instances synchrotron-1; list it once with a count (synchrotron:N)"},
+		{in: "synchrotron:2,synchrotron:1", err: "lists synchrotron twice"},
+	} {
+		t.Run(c.in, func(t *testing.T) {
+			top, err := ParseTopology(c.in)
+			if c.err != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), c.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, c.names, top.Names())
+			assert.Equal(t, len(c.names) == 0, top.Empty())
+			again, err := ParseTopology(top.String())
+			require.NoError(t, err)
+			assert.Equal(t, top, again, "String is the same topology")
+		})
+	}
+}
+
+func TestTopologyLookup(t *testing.T) {
+	top, err := ParseTopology("synchrotron:2,pusher")
+	require.NoError(t, err)
+	in, ok := top.Lookup("synchrotron-2")
+	require.True(t, ok)
+	assert.Equal(t, "synchrotron", in.Type.Name)
+	_, ok = top.Lookup("synchrotron-3")
+	assert.False(t, ok)
+	assert.Len(t, top.Of("synchrotron"), 2)
+	assert.Empty(t, top.Of("typing"))
+	assert.Equal(t, "pusher,synchrotron:2", top.String())
+}
