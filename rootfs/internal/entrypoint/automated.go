@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -78,11 +77,11 @@ func (s *starter) load() (*plan, error) {
 		MacaroonSecretKey:        st.MacaroonSecretKey,
 		FormSecret:               st.FormSecret,
 	}
-	for _, f := range []secretFile{
+	for _, f := range append([]secretFile{
 		{"registration shared secret", p.files.Registration, &p.secrets.RegistrationSharedSecret},
 		{"macaroon secret key", p.files.Macaroon, &p.secrets.MacaroonSecretKey},
 		{"form secret", p.files.Form, &p.secrets.FormSecret},
-	} {
+	}, workerSecretFiles(p)...) {
 		if *f.dst != "" {
 			continue
 		}
@@ -104,7 +103,7 @@ func (s *starter) load() (*plan, error) {
 			p.missing = append(p.missing, f)
 		}
 	}
-	if !st.NoTLS {
+	if !st.NoTLS && !isWorker(st) {
 		crt, key := secrets.Exists(p.files.TLSCert), secrets.Exists(p.files.TLSKey)
 		if crt != key {
 			have, lack := p.files.TLSCert, p.files.TLSKey
@@ -227,8 +226,7 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("create %s: %w", d, err)
 		}
 	}
-	gen := config.GeneratedDir(st.DataDir)
-	hsPath, logPath := filepath.Join(gen, "homeserver.yaml"), filepath.Join(gen, "log.config")
+	hsPath, logPath := config.GeneratedFiles(st)
 	// A bad fragment or an unusable media store stops /start before it
 	// creates any file. The config holds the secrets: missing ones are
 	// created after this first merge, and merged again.
@@ -239,7 +237,11 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 	if err := s.makeStores(m); err != nil {
 		return "", err
 	}
-	if len(p.missing) > 0 {
+	if isWorker(st) {
+		if m, err = s.awaitMain(ctx, p, m, layers, hsPath, logPath); err != nil {
+			return "", err
+		}
+	} else if len(p.missing) > 0 {
 		if err := s.createSecrets(p); err != nil {
 			return "", err
 		}
@@ -281,8 +283,12 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 func (p *plan) ownedFiles() []string {
 	f := p.files
 	gen := config.GeneratedDir(p.settings.DataDir)
+	hsPath, logPath := config.GeneratedFiles(p.settings)
 	files := []string{f.SigningKey, f.Registration, f.Macaroon, f.Form, f.TLSCert, f.TLSKey,
-		gen, filepath.Join(gen, "homeserver.yaml"), filepath.Join(gen, "log.config")}
+		gen, hsPath, logPath}
+	if st := p.settings; st.Workers != nil {
+		files = append(files, config.ReplicationKeyFile(st.DataDir, st.ServerName))
+	}
 	return append(files, p.appServices...)
 }
 

@@ -81,7 +81,7 @@ func (s *starter) check(ctx context.Context, args []string) error {
 		return bad(err)
 	}
 	layers := append(frags, p.vars...)
-	hsPath := filepath.Join(config.GeneratedDir(c.DataDir), "homeserver.yaml")
+	hsPath, _ := config.GeneratedFiles(p.settings)
 	m, err := s.merge(s.homeserver(p, ""), layers, "", hsPath)
 	if err != nil {
 		return err

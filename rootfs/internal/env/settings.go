@@ -93,6 +93,8 @@ type Workers struct {
 	// ReplicationSecret given by a variable; "" means: read (or, on the
 	// main, create) the file in /data.
 	ReplicationSecret string
+	// WaitTimeout bounds a worker's wait for the main's keys and secrets.
+	WaitTimeout time.Duration
 }
 
 // Worker is the instance this process runs, false for the main process.
@@ -335,6 +337,31 @@ func workerTopology(s *Settings, v Values) error {
 		Name:              name,
 		MainHost:          v.String("SYNAPSE_WORKER_MAIN_HOST"),
 		ReplicationSecret: v.String("SYNAPSE_REPLICATION_SECRET"),
+		WaitTimeout:       get[time.Duration](v, "SYNAPSE_WORKER_WAIT_TIMEOUT"),
 	}
 	return nil
+}
+
+// WorkerInstance reads only SYNAPSE_WORKERS and SYNAPSE_WORKER_NAME: the
+// instance this process runs, false for the main process (Load checks the
+// rest of the topology).
+func WorkerInstance(src Source) (workers.Instance, bool, error) {
+	vals, _, err := Table{mustLookup("SYNAPSE_WORKERS"), mustLookup("SYNAPSE_WORKER_NAME")}.Parse(src)
+	if err != nil {
+		return workers.Instance{}, false, err
+	}
+	w := &Workers{Name: vals.String("SYNAPSE_WORKER_NAME")}
+	if w.Topology, err = workers.ParseTopology(vals.String("SYNAPSE_WORKERS")); err != nil {
+		return workers.Instance{}, false, &Error{"SYNAPSE_WORKERS", err.Error()}
+	}
+	in, ok := w.Worker()
+	return in, ok, nil
+}
+
+func mustLookup(name string) Var {
+	v, ok := Vars.Lookup(name)
+	if !ok {
+		panic("env: " + name + " is not in the table")
+	}
+	return v
 }

@@ -190,6 +190,8 @@ var Vars = Table{
 	{Name: "SYNAPSE_REPLICATION_SECRET", Section: WorkersSection, Shown: "(generated)", Secret: true, Requires: "SYNAPSE_WORKERS", Ignored: "there are no workers",
 		Keys: []string{"worker_replication_secret"}, Parse: verbatim,
 		Help: "worker_replication_secret; else DATA/SERVER.replication.key, created by the main if missing"},
+	{Name: "SYNAPSE_WORKER_WAIT_TIMEOUT", Section: WorkersSection, Default: "60", Requires: "SYNAPSE_WORKERS", Ignored: "there are no workers", Parse: waitTimeout,
+		Help: "a worker's wait, in seconds or a duration like 2m, for the main to create the signing key and secrets it shares (a worker never creates them); 0: no wait"},
 
 	{Name: "SYNAPSE_CONFIG_PATH", Section: Runtime, Shown: "(unset: automated mode)", Parse: absPath(false),
 		Help: "manual mode: run Synapse with this config (must exist); generate: where to write (default /data/homeserver.yaml)"},

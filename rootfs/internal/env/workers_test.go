@@ -3,6 +3,7 @@ package env
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,20 +41,22 @@ func TestLoadWorkersValid(t *testing.T) {
 			assert.Equal(t, []string{"pusher-1", "synchrotron-1", "synchrotron-2"}, s.Workers.Topology.Names())
 			assert.Equal(t, "", s.Workers.Name)
 			assert.Equal(t, "synapse", s.Workers.MainHost)
+			assert.Equal(t, time.Minute, s.Workers.WaitTimeout)
 			_, isWorker := s.Workers.Worker()
 			assert.False(t, isWorker)
 		}},
-		{"a worker", withWorkers("SYNAPSE_WORKERS", "synchrotron:2", "SYNAPSE_WORKER_NAME", "synchrotron-2", "SYNAPSE_WORKER_MAIN_HOST", "synapse-main", "SYNAPSE_REPLICATION_SECRET", "s"), func(t *testing.T, s Settings) {
+		{"a worker", withWorkers("SYNAPSE_WORKERS", "synchrotron:2", "SYNAPSE_WORKER_NAME", "synchrotron-2", "SYNAPSE_WORKER_MAIN_HOST", "synapse-main", "SYNAPSE_REPLICATION_SECRET", "s", "SYNAPSE_WORKER_WAIT_TIMEOUT", "2m"), func(t *testing.T, s Settings) {
 			in, ok := s.Workers.Worker()
 			require.True(t, ok)
 			assert.Equal(t, "synchrotron-2", in.Name)
 			assert.Equal(t, "synchrotron", in.Type.Name)
 			assert.Equal(t, "synapse-main", s.Workers.MainHost)
 			assert.Equal(t, "s", s.Workers.ReplicationSecret)
+			assert.Equal(t, 2*time.Minute, s.Workers.WaitTimeout)
 		}},
-		{"worker variables without workers warn", with("SYNAPSE_WORKER_MAIN_HOST", "main", "SYNAPSE_REPLICATION_SECRET", "s"), func(t *testing.T, s Settings) {
+		{"worker variables without workers warn", with("SYNAPSE_WORKER_MAIN_HOST", "main", "SYNAPSE_REPLICATION_SECRET", "s", "SYNAPSE_WORKER_WAIT_TIMEOUT", "2m"), func(t *testing.T, s Settings) {
 			assert.Nil(t, s.Workers)
-			assert.Len(t, s.Warnings, 2)
+			assert.Len(t, s.Warnings, 3)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,6 +86,7 @@ func TestLoadWorkersInvalid(t *testing.T) {
 		{withWorkers("SYNAPSE_WORKERS", "synchrotron", "SYNAPSE_WORKER_MAIN_HOST", "http://main"), "SYNAPSE_WORKER_MAIN_HOST", "host name"},
 		{withWorkers("SYNAPSE_REDIS_PORT", "0"), "SYNAPSE_REDIS_PORT", "port number"},
 		{withWorkers("SYNAPSE_REDIS_DB", "-1"), "SYNAPSE_REDIS_DB", "whole number"},
+		{withWorkers("SYNAPSE_WORKERS", "pusher", "SYNAPSE_WORKER_WAIT_TIMEOUT", "soon"), "SYNAPSE_WORKER_WAIT_TIMEOUT", "expected seconds or a duration"},
 	} {
 		t.Run(tc.varName+"/"+tc.expect, func(t *testing.T) {
 			_, err := Load(Map(tc.env))
