@@ -68,7 +68,7 @@ func workerOutput(name string) string {
 
 // goldenWorkers are the processes whose configs are kept as golden files:
 // the main and one worker of each kind of listener.
-var goldenWorkers = []string{"", "synchrotron-2", "media_repository-1", "event_persister-1", "federation_sender-1", "federation_inbound-1"}
+var goldenWorkers = []string{"", "synchrotron-2", "media-repository-1", "event-persister-1", "federation-sender-1", "federation-inbound-1"}
 
 // TestWorkersGolden: the main's config, then the workers' in the same data
 // directory, against their golden files (-update rewrites them).
@@ -228,7 +228,7 @@ func TestSynapseAcceptsWorkerConfigs(t *testing.T) {
 			assert.Equal(t, typ == "media_repository", f.CanLoadMediaRepo, "media repository")
 			if f.CanLoadMediaRepo {
 				require.NotNil(t, f.MediaBackground)
-				assert.Equal(t, "media_repository-1", *f.MediaBackground)
+				assert.Equal(t, "media-repository-1", *f.MediaBackground)
 			}
 			assert.Equal(t, []any{true, "redis", 6379.0}, f.Redis)
 			assert.True(t, f.ReplicationSecret)

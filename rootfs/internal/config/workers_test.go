@@ -20,7 +20,7 @@ func TestWorkerKeysCoverTypes(t *testing.T) {
 		t.Run(typ.Name, func(t *testing.T) {
 			s := settings(t, workerSettings("SYNAPSE_WORKERS", typ.Name)...)
 			m := roundTrip(t, Build(Input{Settings: s, Secrets: Secrets{WorkerReplicationSecret: "rs"}}))
-			name := typ.Name + "-1"
+			name := workers.InstanceName(typ.Name, 1)
 			if d := typ.Duty; d != nil {
 				if d.List {
 					assert.Equal(t, []any{name}, m[d.Key])
@@ -76,8 +76,8 @@ func TestMainAndWorkerConfig(t *testing.T) {
 		media     any
 	}{
 		{"synchrotron-2", []any{withXF(listener(8008, "http", "client")), listener(19090, "metrics")}, nil},
-		{"media_repository-1", []any{withXF(listener(8008, "http", "media")), listener(9093, "http", "replication"), listener(19090, "metrics")}, true},
-		{"event_persister-1", []any{withXF(listener(8008, "http", "health")), listener(9093, "http", "replication"), listener(19090, "metrics")}, nil},
+		{"media-repository-1", []any{withXF(listener(8008, "http", "media")), listener(9093, "http", "replication"), listener(19090, "metrics")}, true},
+		{"event-persister-1", []any{withXF(listener(8008, "http", "health")), listener(9093, "http", "replication"), listener(19090, "metrics")}, nil},
 		{"pusher-1", []any{withXF(listener(8008, "http", "health")), listener(19090, "metrics")}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -96,7 +96,7 @@ func TestMainThenWorkers(t *testing.T) {
 	assert.Equal(t, false, mainCfg["enable_media_repo"])
 	assert.Nil(t, mainCfg["worker_app"])
 
-	for _, name := range []string{"synchrotron-2", "event_persister-1", "media_repository-1"} {
+	for _, name := range []string{"synchrotron-2", "event-persister-1", "media-repository-1"} {
 		t.Run(name, func(t *testing.T) {
 			w := workerHarness(t, data, "SYNAPSE_WORKER_NAME", name)
 			require.Equal(t, ExitOK, w.main("run"), w.stderr.String())
@@ -167,10 +167,10 @@ func TestWorkerWaitsForMain(t *testing.T) {
 // writes nothing.
 func TestCheckWorker(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	w := workerHarness(t, data, "SYNAPSE_WORKER_NAME", "media_repository-1", "SYNAPSE_REPLICATION_SECRET", "very-secret", "SYNAPSE_REDIS_PASSWORD", "redis-secret")
+	w := workerHarness(t, data, "SYNAPSE_WORKER_NAME", "media-repository-1", "SYNAPSE_REPLICATION_SECRET", "very-secret", "SYNAPSE_REDIS_PASSWORD", "redis-secret")
 	require.Equal(t, ExitOK, w.main("check"), w.stderr.String())
 	out := w.stdout.String()
-	assert.Contains(t, out, "# The config /start run would write to "+w.path("generated/media_repository-1.yaml"))
+	assert.Contains(t, out, "# The config /start run would write to "+w.path("generated/media-repository-1.yaml"))
 	assert.Contains(t, out, "worker_app: \"synapse.app.generic_worker\"\n")
 	assert.Contains(t, out, "worker_replication_secret: \"<secret>\"\n")
 	assert.NotContains(t, out, "very-secret")

@@ -280,12 +280,10 @@ func hostName(raw, def string) (any, error) {
 		return v, nil
 	}
 	for _, l := range strings.Split(v, ".") {
-		if !labelRE.MatchString(l) && !hostLabelRE.MatchString(l) {
+		// No underscores: Twisted refuses them in replication URLs.
+		if !labelRE.MatchString(l) {
 			return "", fmt.Errorf("expected a host name or IP address without port, e.g. synapse, got %q", v)
 		}
 	}
 	return v, nil
 }
-
-// hostLabelRE also accepts the underscores of Docker container names.
-var hostLabelRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$`)

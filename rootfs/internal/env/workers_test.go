@@ -84,6 +84,7 @@ func TestLoadWorkersInvalid(t *testing.T) {
 		{with("SYNAPSE_REDIS_HOST", "redis", "SYNAPSE_WORKERS", "synchrotron"), "SYNAPSE_WORKERS", "workers need PostgreSQL"},
 		{with("POSTGRES_PASSWORD", "pw", "SYNAPSE_WORKERS", "synchrotron"), "SYNAPSE_WORKERS", "workers need Redis"},
 		{withWorkers("SYNAPSE_WORKERS", "synchrotron", "SYNAPSE_WORKER_MAIN_HOST", "http://main"), "SYNAPSE_WORKER_MAIN_HOST", "host name"},
+		{withWorkers("SYNAPSE_WORKERS", "synchrotron", "SYNAPSE_WORKER_MAIN_HOST", "synapse_main"), "SYNAPSE_WORKER_MAIN_HOST", "host name"},
 		{withWorkers("SYNAPSE_REDIS_PORT", "0"), "SYNAPSE_REDIS_PORT", "port number"},
 		{withWorkers("SYNAPSE_REDIS_DB", "-1"), "SYNAPSE_REDIS_DB", "whole number"},
 		{withWorkers("SYNAPSE_WORKERS", "pusher", "SYNAPSE_WORKER_WAIT_TIMEOUT", "soon"), "SYNAPSE_WORKER_WAIT_TIMEOUT", "expected seconds or a duration"},

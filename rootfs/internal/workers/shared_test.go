@@ -14,29 +14,29 @@ func TestShared(t *testing.T) {
 	loc := func(h string) Location { return Location{Host: h, Port: ReplicationPort} }
 	assert.Equal(t, map[string]Location{
 		"main":               loc("synapse"),
-		"event_persister-1":  loc("event_persister-1"),
-		"event_persister-2":  loc("event_persister-2"),
+		"event-persister-1":  loc("event-persister-1"),
+		"event-persister-2":  loc("event-persister-2"),
 		"typing-1":           loc("typing-1"),
 		"receipts-1":         loc("receipts-1"),
 		"receipts-2":         loc("receipts-2"),
-		"media_repository-1": loc("media_repository-1"),
-		"media_repository-2": loc("media_repository-2"),
+		"media-repository-1": loc("media-repository-1"),
+		"media-repository-2": loc("media-repository-2"),
 	}, sh.InstanceMap, "the main and every instance answering replication; not the synchrotrons, senders…")
 	assert.Equal(t, map[string][]string{
-		"events":                    {"event_persister-1", "event_persister-2"},
+		"events":                    {"event-persister-1", "event-persister-2"},
 		"typing":                    {"typing-1"},
 		"receipts":                  {"receipts-1", "receipts-2"},
-		"quarantined_media_changes": {"media_repository-1", "media_repository-2"},
+		"quarantined_media_changes": {"media-repository-1", "media-repository-2"},
 	}, sh.StreamWriters)
 	assert.Equal(t, map[string][]string{
-		"federation_sender_instances": {"federation_sender-1", "federation_sender-2"},
+		"federation_sender_instances": {"federation-sender-1", "federation-sender-2"},
 		"pusher_instances":            {"pusher-1"},
 	}, sh.Lists)
 	assert.Equal(t, map[string]string{
-		"media_instance_running_background_jobs": "media_repository-1",
+		"media_instance_running_background_jobs": "media-repository-1",
 		"notify_appservices_from_worker":         "appservice-1",
-		"update_user_directory_from_worker":      "user_dir-1",
-		"run_background_tasks_on":                "background_worker-1",
+		"update_user_directory_from_worker":      "user-dir-1",
+		"run_background_tasks_on":                "background-worker-1",
 	}, sh.One)
 	assert.Equal(t, []string{"enable_media_repo", "send_federation", "start_pushers"}, sh.MainOff)
 
@@ -54,9 +54,9 @@ func TestHTTPResources(t *testing.T) {
 	for name, want := range map[string][]string{
 		"synchrotron-1":       {Client},
 		"pusher-1":            {Health},
-		"media_repository-1":  {Media},
-		"federation_reader-1": {Federation},
-		"event_persister-1":   {Health},
+		"media-repository-1":  {Media},
+		"federation-reader-1": {Federation},
+		"event-persister-1":   {Health},
 	} {
 		in, ok := top.Lookup(name)
 		require.True(t, ok)

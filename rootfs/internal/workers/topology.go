@@ -11,7 +11,10 @@ const MaxCount = 64
 
 // Instance is one worker process of a topology.
 type Instance struct {
-	// Name is the worker_name: TYPE-N, N from 1.
+	// Name is the worker_name and the host name other processes reach the
+	// instance at (its container name or network alias): the type with
+	// dashes for underscores (host names have no underscores), then -N, N
+	// from 1: event-persister-2.
 	Name string
 	Type Type
 }
@@ -48,7 +51,7 @@ func ParseTopology(s string) (Topology, error) {
 			}
 		}
 		if _, dup := counts[name]; dup {
-			return Topology{}, fmt.Errorf("lists %s twice, which would name two instances %s-1; list it once with a count (%s:N)", name, name, name)
+			return Topology{}, fmt.Errorf("lists %s twice, which would name two instances %s; list it once with a count (%s:N)", name, InstanceName(name, 1), name)
 		}
 		if n > 1 && !t.Multiple {
 			return Topology{}, fmt.Errorf("%s: only one %s may run (%s); expected %s without a count or with :1", item, name, t.singleReason(), name)
@@ -58,10 +61,15 @@ func ParseTopology(s string) (Topology, error) {
 	var top Topology
 	for _, t := range Types {
 		for i := 1; i <= counts[t.Name]; i++ {
-			top.Instances = append(top.Instances, Instance{Name: t.Name + "-" + strconv.Itoa(i), Type: t})
+			top.Instances = append(top.Instances, Instance{Name: InstanceName(t.Name, i), Type: t})
 		}
 	}
 	return top, nil
+}
+
+// InstanceName is the name of the n-th instance of the type called typ.
+func InstanceName(typ string, n int) string {
+	return strings.ReplaceAll(typ, "_", "-") + "-" + strconv.Itoa(n)
 }
 
 // singleReason says why only one instance of t may run.
