@@ -1,0 +1,135 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"maunium.net/go/mautrix"
+
+	"github.com/synapse-image/synapse-image/internal/dockertest"
+	"github.com/synapse-image/synapse-image/tests/internal/matrixflow"
+)
+
+// redisImage returns the Redis image (REDIS_IMAGE, default
+// synapse-redis:latest), or skips when it is not loaded.
+func redisImage(t *testing.T) string {
+	t.Helper()
+	requireEngine(t)
+	img := envOr("REDIS_IMAGE", "synapse-redis:latest")
+	dockertest.RequireImage(t, img, "build it with `go run . build --recipe image/redis.yaml --load`, or set REDIS_IMAGE")
+	return img
+}
+
+// requireRedisModule skips (or with E2E_REQUIRED fails) a worker test when
+// the image lacks txredisapi, which comes from the build's wheel cache.
+func requireRedisModule(t *testing.T, image string) {
+	t.Helper()
+	if _, err := dockertest.Docker(context.Background(), "run", "--rm", "--entrypoint", "python3", image, "-c", "import txredisapi"); err != nil {
+		dockertest.Unavailable(t, "image %s lacks txredisapi, which workers need: add its wheel to wheels/ and build again (wheels/README.md)", image)
+	}
+}
+
+// Workers: PostgreSQL, Redis, the main and three workers sharing /data,
+// each reached directly (no router). Each worker proves it served its
+// traffic: the synchrotron answers /sync, the event persister persisted the
+// events the main created (PostgreSQL records the writer of each event),
+// the media worker stores and serves uploads, which the main no longer does.
+func TestWorkers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const server = "workers.e2e.test"
+	image := synapseImage(t)
+	requireRedisModule(t, image)
+	pgImage, rdImage := postgresImage(t), redisImage(t)
+	net := dockertest.Network(t)
+	data := dockertest.HostDir(t, image)
+
+	db := dockertest.Run(t, dockertest.Options{Image: pgImage, Network: net, Aliases: []string{"db"},
+		Env: postgresEnv("matrix", "pg-password", "synapse")})
+	dockertest.Run(t, dockertest.Options{Image: rdImage, Network: net, Aliases: []string{"redis"},
+		Env: map[string]string{"REDIS_PASSWORD": "redis-password"}})
+
+	const topology = "synchrotron,event_persister,media_repository"
+	env := func(name string) map[string]string {
+		e := baseEnv(server)
+		e["POSTGRES_PASSWORD"] = "pg-password"
+		e["SYNAPSE_REDIS_HOST"] = "redis"
+		e["SYNAPSE_REDIS_PASSWORD"] = "redis-password"
+		e["SYNAPSE_WORKERS"] = topology
+		if name != "" {
+			e["SYNAPSE_WORKER_NAME"] = name
+		}
+		return e
+	}
+	mainProc := runSynapse(t, server, data, dockertest.Options{Env: env(""), Network: net, Aliases: []string{"synapse"}})
+	procs := map[string]*synapse{}
+	for _, name := range []string{"synchrotron-1", "event-persister-1", "media-repository-1"} {
+		procs[name] = runSynapse(t, server, data, dockertest.Options{Env: env(name), Network: net, Aliases: []string{name}})
+	}
+	for name, p := range procs {
+		cmd, err := p.Exec(ctx, "cat", "/proc/1/cmdline")
+		require.NoError(t, err)
+		assert.Equal(t, "python3 -P -m synapse.app.generic_worker --config-path /data/generated/"+name+".yaml",
+			strings.TrimSpace(strings.ReplaceAll(cmd, "\x00", " ")), "the worker is PID 1")
+	}
+
+	hs := mainProc.homeserver(t)
+	suffix := matrixflow.RandomSuffix()
+	admin, pass := "admin-"+suffix, "pass "+suffix
+	hs.RegisterShared(ctx, t, admin, pass, true)
+	user := hs.Login(ctx, t, admin, pass)
+	room, err := user.Client.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat"})
+	require.NoError(t, err, "create a room (on the main)")
+	body := "persisted by a worker " + suffix
+	sent, err := user.Client.SendText(ctx, room.RoomID, body)
+	require.NoError(t, err, "send a message (on the main)")
+
+	// The event persister wrote the events the main created.
+	writer, err := psql(ctx, db, "matrix", "synapse", fmt.Sprintf("SELECT instance_name FROM events WHERE event_id = '%s'", sent.EventID))
+	require.NoError(t, err)
+	assert.Equal(t, "event-persister-1", writer, "events.instance_name: the writer of the message")
+	mainWriters, err := psql(ctx, db, "matrix", "synapse", fmt.Sprintf("SELECT count(*) FROM events WHERE room_id = '%s' AND instance_name IS DISTINCT FROM 'event-persister-1'", room.RoomID))
+	require.NoError(t, err)
+	assert.Equal(t, "0", mainWriters, "every event of the room was persisted by the event persister")
+
+	// The synchrotron answers /sync and sees the message.
+	syncHS := matrixflow.Homeserver{URL: procs["synchrotron-1"].URL("http", "8008"), ServerName: server}
+	syncHS.WaitForMessage(ctx, t, syncHS.Client(t, user.ID, user.Client.AccessToken), room.RoomID, sent.EventID, body)
+	// Synapse logs a request once its connection is done: wait for the line.
+	procs["synchrotron-1"].WaitForLog(ctx, `"GET /_matrix/client/v3/sync?`, 30*time.Second)
+
+	// The media worker stores and serves media; the main has no media repository.
+	mediaHS := matrixflow.Homeserver{URL: procs["media-repository-1"].URL("http", "8008"), ServerName: server}
+	media := mediaHS.Client(t, user.ID, user.Client.AccessToken)
+	content := []byte("media on a worker " + suffix)
+	up, err := media.UploadBytesWithName(ctx, content, "text/plain", "w.txt")
+	require.NoError(t, err, "upload to the media worker")
+	mediaHS.CheckMedia(ctx, t, media, up.ContentURI, content)
+	procs["media-repository-1"].WaitForLog(ctx, `"POST /_matrix/media/v3/upload`, 30*time.Second)
+	resp, err := http.Get(mainProc.URL("http", "8008") + "/_matrix/client/v1/media/config")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.NotEqual(t, http.StatusOK, resp.StatusCode, "the main serves no media (enable_media_repo: false)")
+
+	// The workers used Redis and the main's replication listener.
+	for name, p := range procs {
+		assert.NotContains(t, logsOf(ctx, t, p.Container), "Traceback", name)
+	}
+	// The main handed its events to the persister over HTTP replication.
+	procs["event-persister-1"].WaitForLog(ctx, `"POST /_synapse/replication/send_events/`, 30*time.Second)
+	assert.NotContains(t, logsOf(ctx, t, mainProc.Container), `"GET /_matrix/client/v3/sync?`, "the main served no /sync")
+}
+
+// logsOf is the combined log of c.
+func logsOf(ctx context.Context, t *testing.T, c *dockertest.Container) string {
+	t.Helper()
+	stdout, stderr, err := c.Logs(ctx)
+	require.NoError(t, err)
+	return stdout + stderr
+}
