@@ -365,3 +365,21 @@ func mustLookup(name string) Var {
 	}
 	return v
 }
+
+// RouterTopology reads only what the router needs: the topology and the
+// main's host (SYNAPSE_WORKERS, SYNAPSE_WORKER_MAIN_HOST).
+func RouterTopology(src Source) (workers.Topology, string, error) {
+	vals, _, err := Table{mustLookup("SYNAPSE_WORKERS"), mustLookup("SYNAPSE_WORKER_MAIN_HOST")}.Parse(src)
+	if err != nil {
+		return workers.Topology{}, "", err
+	}
+	top, err := workers.ParseTopology(vals.String("SYNAPSE_WORKERS"))
+	if err != nil {
+		return workers.Topology{}, "", &Error{"SYNAPSE_WORKERS", err.Error()}
+	}
+	host := vals.String("SYNAPSE_WORKER_MAIN_HOST")
+	if host == "" {
+		host = mustLookup("SYNAPSE_WORKER_MAIN_HOST").Default
+	}
+	return top, host, nil
+}
