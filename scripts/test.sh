@@ -53,6 +53,7 @@ go run . build --platform linux/amd64,linux/arm64 --load "${wheels[@]}"
 go run . build --recipe image/postgres.yaml --load
 go run . build --recipe image/ldap.yaml --load
 go run . build --recipe image/redis.yaml --load
+go run . build --recipe image/router.yaml --load
 echo "ok ($(elapsed))"
 
 step "build the previous release's image (TestSQLiteUpgradePath upgrades from it)"
@@ -94,6 +95,7 @@ export SYNAPSE_IMAGE=${SYNAPSE_IMAGE:-synapse:latest}
 export POSTGRES_IMAGE=${POSTGRES_IMAGE:-synapse-postgres:latest}
 export LDAP_IMAGE=${LDAP_IMAGE:-synapse-ldap:latest}
 export REDIS_IMAGE=${REDIS_IMAGE:-synapse-redis:latest}
+export ROUTER_IMAGE=${ROUTER_IMAGE:-synapse-router:latest}
 go test -count=1 -timeout 40m ./...
 echo "ok ($(elapsed))"
 

@@ -117,6 +117,10 @@ func TestWorkers(t *testing.T) {
 	resp.Body.Close()
 	assert.NotEqual(t, http.StatusOK, resp.StatusCode, "the main serves no media (enable_media_repo: false)")
 
+	t.Run("through the router", func(t *testing.T) {
+		throughRouter(ctx, t, net, topology, user, procs, mainProc, server)
+	})
+
 	// The workers used Redis and the main's replication listener.
 	for name, p := range procs {
 		assert.NotContains(t, logsOf(ctx, t, p.Container), "Traceback", name)
@@ -124,6 +128,55 @@ func TestWorkers(t *testing.T) {
 	// The main handed its events to the persister over HTTP replication.
 	procs["event-persister-1"].WaitForLog(ctx, `"POST /_synapse/replication/send_events/`, 30*time.Second)
 	assert.NotContains(t, logsOf(ctx, t, mainProc.Container), `"GET /_matrix/client/v3/sync?`, "the main served no /sync")
+}
+
+// routerImage returns the router image (ROUTER_IMAGE, default
+// synapse-router:latest), or skips when it is not loaded.
+func routerImage(t *testing.T) string {
+	t.Helper()
+	img := envOr("ROUTER_IMAGE", "synapse-router:latest")
+	dockertest.RequireImage(t, img, "build it with `go run . build --recipe image/router.yaml --load`, or set ROUTER_IMAGE")
+	return img
+}
+
+// throughRouter: the router, generated from the same SYNAPSE_WORKERS, sends
+// /sync to the synchrotron, media to the media worker and the rest to the
+// main.
+func throughRouter(ctx context.Context, t *testing.T, net, topology string, user *matrixflow.User, procs map[string]*synapse, mainProc *synapse, server string) {
+	image := routerImage(t)
+	r := dockertest.Run(t, dockertest.Options{Image: image, Network: net, Ports: []string{"8008"},
+		Env: map[string]string{"SYNAPSE_WORKERS": topology}})
+	r.WaitHealthy(ctx, healthTimeout)
+	cmd, err := r.Exec(ctx, "cat", "/proc/1/cmdline")
+	require.NoError(t, err)
+	assert.Equal(t, "haproxy -W -db -f /tmp/haproxy.cfg", strings.TrimSpace(strings.ReplaceAll(cmd, "\x00", " ")), "HAProxy is PID 1")
+
+	hs := matrixflow.Homeserver{URL: r.URL("http", "8008"), ServerName: server}
+	cli := hs.Client(t, user.ID, user.Client.AccessToken)
+	count := func(p *synapse, text string) int { return strings.Count(logsOf(ctx, t, p.Container), text) }
+	syncs, mainSyncs := count(procs["synchrotron-1"], `"GET /_matrix/client/v3/sync?`), count(mainProc, `"GET /_matrix/client/v3/sync?`)
+	_, err = cli.SyncRequest(ctx, 0, "", "", true, "")
+	require.NoError(t, err, "/sync through the router")
+	// Synapse logs a request once its connection is done: wait for the line.
+	require.Eventually(t, func() bool { return count(procs["synchrotron-1"], `"GET /_matrix/client/v3/sync?`) > syncs }, 30*time.Second, 200*time.Millisecond,
+		"the router sent /sync to the synchrotron")
+	assert.Equal(t, mainSyncs, count(mainProc, `"GET /_matrix/client/v3/sync?`), "not to the main")
+
+	uploads := count(procs["media-repository-1"], `"POST /_matrix/media/v3/upload`)
+	content := []byte("media through the router")
+	up, err := cli.UploadBytesWithName(ctx, content, "text/plain", "r.txt")
+	require.NoError(t, err, "upload through the router")
+	hs.CheckMedia(ctx, t, cli, up.ContentURI, content)
+	require.Eventually(t, func() bool { return count(procs["media-repository-1"], `"POST /_matrix/media/v3/upload`) > uploads }, 30*time.Second, 200*time.Millisecond,
+		"the router sent the upload to the media worker")
+
+	who, err := cli.Whoami(ctx)
+	require.NoError(t, err, "whoami through the router (to the main)")
+	assert.Equal(t, user.ID, who.UserID)
+	resp, err := http.Get(r.URL("http", "8008") + "/_router/health")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
 // logsOf is the combined log of c.
