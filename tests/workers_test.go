@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -185,4 +186,45 @@ func logsOf(ctx context.Context, t *testing.T, c *dockertest.Container) string {
 	stdout, stderr, err := c.Logs(ctx)
 	require.NoError(t, err)
 	return stdout + stderr
+}
+
+// The workers sample, docker-compose.workers.yml, up with only the images
+// and the port overridden: every service healthy, the client flow through
+// the router, the message persisted by the event persister, /sync answered
+// by a synchrotron.
+func TestComposeWorkersSample(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const server = "matrix.example.com" // the sample's default
+	image := synapseImage(t)
+	requireRedisModule(t, image)
+	port := freePort(t)
+	c := dockertest.NewCompose(t, filepath.Join(filepath.Dir(composeFile(t)), "docker-compose.workers.yml"),
+		"SYNAPSE_IMAGE="+image,
+		"POSTGRES_IMAGE="+postgresImage(t),
+		"REDIS_IMAGE="+redisImage(t),
+		"ROUTER_IMAGE="+routerImage(t),
+		"SYNAPSE_HTTP_PORT="+itoa(port),
+	)
+	start := time.Now()
+	c.Must(ctx, "up", "--detach")
+	services := []string{"db", "redis", "synapse", "synchrotron-1", "synchrotron-2", "event-persister-1", "media-repository-1", "router"}
+	for _, svc := range services {
+		c.Container(ctx, svc).WaitHealthy(ctx, healthTimeout)
+	}
+	t.Logf("docker-compose up to every service healthy: %s", time.Since(start).Round(100*time.Millisecond))
+
+	mainProc := &synapse{Container: c.Container(ctx, "synapse"), ServerName: server}
+	hs := matrixflow.Homeserver{URL: "http://127.0.0.1:" + itoa(port), ServerName: server, SharedSecret: mainProc.readData(t, server+".registration.key")}
+	res := hs.Run(ctx, t)
+
+	writer, err := psql(ctx, c.Container(ctx, "db"), "synapse", "synapse", fmt.Sprintf("SELECT instance_name FROM events WHERE event_id = '%s'", res.EventID))
+	require.NoError(t, err)
+	assert.Equal(t, "event-persister-1", writer, "the event persister wrote the message")
+	syncs := 0
+	for _, svc := range []string{"synchrotron-1", "synchrotron-2"} {
+		syncs += strings.Count(logsOf(ctx, t, c.Container(ctx, svc)), `"GET /_matrix/client/v3/sync?`)
+	}
+	assert.Positive(t, syncs, "the synchrotrons answered /sync")
+	assert.NotContains(t, logsOf(ctx, t, mainProc.Container), `"GET /_matrix/client/v3/sync?`, "the main answered no /sync")
 }
