@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/synapse-image/synapse-image/internal/dockertest"
 	"github.com/synapse-image/synapse-image/tests/internal/matrixflow"
@@ -227,4 +229,163 @@ func TestComposeWorkersSample(t *testing.T) {
 	}
 	assert.Positive(t, syncs, "the synchrotrons answered /sync")
 	assert.NotContains(t, logsOf(ctx, t, mainProc.Container), `"GET /_matrix/client/v3/sync?`, "the main answered no /sync")
+
+	// Faults, while a client syncs in a loop through the router.
+	cli := hs.Client(t, res.Member.ID, res.Member.Client.AccessToken)
+	send := func(t *testing.T, n int, what string) []id.EventID {
+		var ids []id.EventID
+		for i := 0; i < n; i++ {
+			r, err := res.Admin.Client.SendText(ctx, res.RoomID, fmt.Sprintf("%s %d", what, i))
+			require.NoError(t, err, "send %s %d", what, i)
+			ids = append(ids, r.EventID)
+		}
+		return ids
+	}
+	t.Run("a synchrotron killed", func(t *testing.T) {
+		loop := startSyncLoop(ctx, cli, res.RoomID)
+		loop.waitSeen(t, send(t, 1, "before"), 30*time.Second)
+		// Kill the synchrotron that serves this user (its log has the syncs).
+		counts := map[string]int{}
+		for _, svc := range []string{"synchrotron-1", "synchrotron-2"} {
+			counts[svc] = strings.Count(logsOf(ctx, t, c.Container(ctx, svc)), "{"+string(res.Member.ID)+"}")
+		}
+		victim := "synchrotron-1"
+		if counts["synchrotron-2"] > counts["synchrotron-1"] {
+			victim = "synchrotron-2"
+		}
+		t.Logf("syncs of %s per synchrotron: %v; stopping %s", res.Member.ID, counts, victim)
+		c.Must(ctx, "kill", victim)
+		loop.waitSeen(t, send(t, 5, "after the kill"), 60*time.Second)
+		longest, failed := loop.finish()
+		t.Logf("longest time without a successful sync: %s (%d failed syncs)", longest.Round(100*time.Millisecond), failed)
+		assert.Less(t, longest, 15*time.Second, "clients keep syncing within seconds")
+		c.Must(ctx, "start", victim)
+	})
+	t.Run("Redis stopped for 10 s", func(t *testing.T) {
+		loop := startSyncLoop(ctx, cli, res.RoomID)
+		c.Must(ctx, "stop", "redis")
+		back := false
+		defer func() {
+			if !back {
+				c.Run(ctx, "start", "redis")
+			}
+		}()
+		// The main answers a send once the persister's position came back
+		// through Redis: the sends wait, in the background, for Redis.
+		type sent struct {
+			ids []id.EventID
+			err error
+		}
+		done := make(chan sent, 1)
+		go func() {
+			var out sent
+			for i := 0; i < 5 && out.err == nil; i++ {
+				var r *mautrix.RespSendEvent
+				if r, out.err = res.Admin.Client.SendText(ctx, res.RoomID, fmt.Sprintf("while Redis is down %d", i)); out.err == nil {
+					out.ids = append(out.ids, r.EventID)
+				}
+			}
+			done <- out
+		}()
+		time.Sleep(10 * time.Second)
+		c.Must(ctx, "start", "redis")
+		back = true
+		var got sent
+		select {
+		case got = <-done:
+		case <-time.After(3 * time.Minute):
+			t.Fatal("the sends made while Redis was down never finished")
+		}
+		require.NoError(t, got.err, "a send made while Redis was down")
+		ids := append(got.ids, send(t, 2, "after Redis is back")...)
+		loop.waitSeen(t, ids, 120*time.Second)
+		longest, failed := loop.finish()
+		t.Logf("longest time without a successful sync: %s (%d failed syncs)", longest.Round(100*time.Millisecond), failed)
+	})
+	t.Run("the main restarted", func(t *testing.T) {
+		c.Must(ctx, "restart", "synapse")
+		mainProc.WaitHealthy(ctx, healthTimeout)
+		loop := startSyncLoop(ctx, cli, res.RoomID)
+		loop.waitSeen(t, send(t, 3, "after the main's restart"), 120*time.Second)
+		loop.finish()
+	})
+}
+
+// syncLoop syncs as cli, every sync a new request through the router, and
+// records the events of room it sees and the longest time without a
+// successful sync.
+type syncLoop struct {
+	mu      sync.Mutex
+	seen    map[id.EventID]bool
+	lastOK  time.Time
+	longest time.Duration
+	errors  int
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func startSyncLoop(ctx context.Context, cli *mautrix.Client, room id.RoomID) *syncLoop {
+	l := &syncLoop{seen: map[id.EventID]bool{}, lastOK: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		since := ""
+		for {
+			select {
+			case <-l.stop:
+				return
+			default:
+			}
+			rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			resp, err := cli.SyncRequest(rctx, 1000, since, "", since == "", "")
+			cancel()
+			l.mu.Lock()
+			now := time.Now()
+			if err != nil {
+				l.errors++
+				if gap := now.Sub(l.lastOK); gap > l.longest {
+					l.longest = gap
+				}
+				l.mu.Unlock()
+				time.Sleep(200 * time.Millisecond)
+				continue
+			}
+			if gap := now.Sub(l.lastOK); gap > l.longest {
+				l.longest = gap
+			}
+			l.lastOK = now
+			if r := resp.Rooms.Join[room]; r != nil {
+				for _, e := range r.Timeline.Events {
+					l.seen[e.ID] = true
+				}
+			}
+			l.mu.Unlock()
+			since = resp.NextBatch
+		}
+	}()
+	return l
+}
+
+// waitSeen waits until the loop saw every event of ids.
+func (l *syncLoop) waitSeen(t *testing.T, ids []id.EventID, timeout time.Duration) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for _, e := range ids {
+			if !l.seen[e] {
+				return false
+			}
+		}
+		return true
+	}, timeout, 200*time.Millisecond, "the sync loop never saw all of %d events", len(ids))
+}
+
+// finish stops the loop and returns the longest time without a successful
+// sync and the number of failed syncs.
+func (l *syncLoop) finish() (time.Duration, int) {
+	close(l.stop)
+	<-l.done
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.longest, l.errors
 }
