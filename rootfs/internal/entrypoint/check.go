@@ -81,8 +81,8 @@ func (s *starter) check(ctx context.Context, args []string) error {
 		return bad(err)
 	}
 	layers := append(frags, p.vars...)
-	hsPath, _ := config.GeneratedFiles(p.settings)
-	m, err := s.merge(s.homeserver(p, ""), layers, "", hsPath)
+	hsPath, logPath := config.GeneratedFiles(p.settings)
+	m, err := s.merge(s.homeserver(p, logPath), layers, "", hsPath)
 	if err != nil {
 		return err
 	}

@@ -172,6 +172,7 @@ func TestCheckWorker(t *testing.T) {
 	out := w.stdout.String()
 	assert.Contains(t, out, "# The config /start run would write to "+w.path("generated/media-repository-1.yaml"))
 	assert.Contains(t, out, "worker_app: \"synapse.app.generic_worker\"\n")
+	assert.Contains(t, out, "worker_log_config: \""+w.path("generated/media-repository-1.log.config")+"\"\n", "the log config run writes for the worker")
 	assert.Contains(t, out, "worker_replication_secret: \"<secret>\"\n")
 	assert.NotContains(t, out, "very-secret")
 	assert.NotContains(t, out, "redis-secret")
