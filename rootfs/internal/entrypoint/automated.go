@@ -194,6 +194,9 @@ func summary(p *plan, layers []overrides.Layer) string {
 	if st.NoTLS {
 		tls = "no TLS"
 	}
+	if in, ok := st.Workers.Worker(); ok {
+		tls = "worker " + in.Name + " (no TLS)"
+	}
 	frags := 0
 	for _, l := range layers {
 		if l.Kind == overrides.Fragment {
