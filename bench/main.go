@@ -33,7 +33,7 @@ import (
 	"github.com/synapse-image/synapse-image/image/names"
 )
 
-var allSections = []string{"start", "startup", "config", "size", "build", "memory"}
+var allSections = []string{"start", "startup", "config", "size", "build", "memory", "workers"}
 
 type options struct {
 	image, pgImage, ociDir, repo string
@@ -54,6 +54,11 @@ type options struct {
 	writeDocs string
 	// buildPlatforms are the platforms the build section builds.
 	buildPlatforms []string
+	// The workers section: the topology compared with one process, the
+	// images of Redis and the router, the clients and how long they load.
+	workers, redisImage, routerImage string
+	workerClients                    int
+	workerLoad                       time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -76,6 +81,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.memRuns, "memory-runs", 3, "starts per memory variant")
 	fs.IntVar(&o.configRuns, "config-runs", 21, "runs of /start per config-step measurement")
 	fs.IntVar(&o.pyRuns, "python-runs", 5, "runs of the 2018 Python config step")
+	fs.StringVar(&o.workers, "workers", "synchrotron:2,event_persister:2", "worker topology (SYNAPSE_WORKERS) the workers section compares with one process")
+	fs.StringVar(&o.redisImage, "redis-image", "synapse-redis:latest", "Redis `image` for the workers section")
+	fs.StringVar(&o.routerImage, "router-image", "synapse-router:latest", "router `image` for the workers section")
+	fs.IntVar(&o.workerClients, "workers-clients", 32, "clients of the workers section's load")
+	fs.DurationVar(&o.workerLoad, "workers-load", time.Minute, "how long the workers section's load runs per deployment")
 	fs.DurationVar(&o.poll, "poll", 20*time.Millisecond, "how often to poll /health on the published loopback port")
 	fs.DurationVar(&o.idle, "idle", 5*time.Second, "idle time after healthy before reading memory")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "longest wait for one container to turn healthy")
@@ -178,7 +188,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		o.baselineRef = id
 		logf("baseline: %s (%s)", o.baseline, shortID(id))
 	}
-	needsEngine := slices.ContainsFunc(o.sections, func(s string) bool { return s == "start" || s == "startup" || s == "memory" })
+	needsEngine := slices.ContainsFunc(o.sections, func(s string) bool {
+		return s == "start" || s == "startup" || s == "memory" || s == "workers"
+	})
 	if needsEngine {
 		if e, err = newEngine(ctx, fmt.Sprintf("bench-%d", os.Getpid())); err != nil {
 			fmt.Fprintln(stderr, "bench:", err)
@@ -210,6 +222,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			rows = append(rows, benchBuild(ctx, o.repo, o.buildPlatforms, logf)...)
 		case "memory":
 			rows = append(rows, benchMemory(ctx, e, o, logf)...)
+		case "workers":
+			rows = append(rows, benchWorkers(ctx, e, o, logf)...)
 		}
 		logf("%s: done in %s", s, time.Since(t0).Round(time.Second))
 	}
