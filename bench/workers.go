@@ -122,7 +122,8 @@ func workersOnce(ctx context.Context, e *engine, o options, topology string, log
 		// The load registers its users and sends fast: no rate limits.
 		"-e", "SYNAPSE_CONFIG__RC_MESSAGE={per_second: 10000, burst_count: 10000}",
 		"-e", "SYNAPSE_CONFIG__RC_LOGIN={address: {per_second: 1000, burst_count: 1000}, account: {per_second: 1000, burst_count: 1000}}",
-		"-e", "SYNAPSE_CONFIG__RC_JOINS={local: {per_second: 1000, burst_count: 1000}}"}
+		"-e", "SYNAPSE_CONFIG__RC_JOINS={local: {per_second: 1000, burst_count: 1000}}",
+		"-e", "SYNAPSE_CONFIG__RC_JOINS_PER_ROOM={per_second: 1000, burst_count: 1000}"}
 	port, err := freePort(o.portFrom, o.portTo)
 	if err != nil {
 		return run, err
@@ -327,6 +328,14 @@ func workersClients(ctx context.Context, url, secret string, n int) ([]*mautrix.
 	return clients, room.RoomID, nil
 }
 
+// loadFilter is an inline sync filter: a timeline long enough that a
+// sync never skips a message of the busy room (a limited timeline would
+// leave the sender waiting for a message it was never shown).
+const loadFilter = `{"room":{"timeline":{"limit":1000}},"presence":{"not_types":["*"]}}`
+
+// seenWithin bounds the wait for one's own message.
+const seenWithin = 2 * time.Minute
+
 // workersLoad has every client send a message and sync until it sees it,
 // again and again, for d; it returns each message's send→seen latency.
 func workersLoad(ctx context.Context, clients []*mautrix.Client, room id.RoomID, d time.Duration) ([]time.Duration, time.Duration, error) {
@@ -347,7 +356,7 @@ func workersLoad(ctx context.Context, clients []*mautrix.Client, room id.RoomID,
 					firstErr = err
 				}
 			}
-			first, err := cli.SyncRequest(ctx, 0, "", "", false, "")
+			first, err := cli.SyncRequest(ctx, 0, "", loadFilter, false, "")
 			if err != nil {
 				fail(err)
 				return
@@ -361,7 +370,11 @@ func workersLoad(ctx context.Context, clients []*mautrix.Client, room id.RoomID,
 					return
 				}
 				for seen := false; !seen; {
-					resp, err := cli.SyncRequest(ctx, 30000, since, "", false, "")
+					if time.Since(t0) > seenWithin {
+						fail(fmt.Errorf("%s never saw its message %s in %s", cli.UserID, sent.EventID, seenWithin))
+						return
+					}
+					resp, err := cli.SyncRequest(ctx, 30000, since, loadFilter, false, "")
 					if err != nil {
 						fail(err)
 						return
