@@ -57,7 +57,7 @@ type options struct {
 	// The workers section: the topology compared with one process, the
 	// images of Redis and the router, the clients and how long they load.
 	workers, redisImage, routerImage string
-	workerClients                    int
+	workerClients, workerRooms       int
 	workerLoad                       time.Duration
 }
 
@@ -85,6 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.redisImage, "redis-image", "synapse-redis:latest", "Redis `image` for the workers section")
 	fs.StringVar(&o.routerImage, "router-image", "synapse-router:latest", "router `image` for the workers section")
 	fs.IntVar(&o.workerClients, "workers-clients", 32, "clients of the workers section's load")
+	fs.IntVar(&o.workerRooms, "workers-rooms", 8, "rooms the workers section's clients are spread over (persistence is sharded by room)")
 	fs.DurationVar(&o.workerLoad, "workers-load", time.Minute, "how long the workers section's load runs per deployment")
 	fs.DurationVar(&o.poll, "poll", 20*time.Millisecond, "how often to poll /health on the published loopback port")
 	fs.DurationVar(&o.idle, "idle", 5*time.Second, "idle time after healthy before reading memory")
@@ -129,7 +130,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	for _, n := range []struct {
 		name string
 		v    int
-	}{{"-runs", o.runs}, {"-memory-runs", o.memRuns}, {"-config-runs", o.configRuns}, {"-python-runs", o.pyRuns}} {
+	}{{"-runs", o.runs}, {"-memory-runs", o.memRuns}, {"-config-runs", o.configRuns}, {"-python-runs", o.pyRuns},
+		{"-workers-clients", o.workerClients}, {"-workers-rooms", o.workerRooms}} {
 		if n.v < 1 {
 			return o, fmt.Errorf("%s: %d; expected at least 1", n.name, n.v)
 		}

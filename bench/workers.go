@@ -48,7 +48,7 @@ func benchWorkers(ctx context.Context, e *engine, o options, logf logFunc) []row
 		return []row{failedRow(section, "workers "+o.workers, err, nil)}
 	}
 	rate := func(r workersRun) float64 { return float64(r.messages) / r.elapsed.Seconds() }
-	load := fmt.Sprintf("%d clients sending and syncing for %s, PostgreSQL", o.workerClients, o.workerLoad)
+	load := fmt.Sprintf("%d clients in %d rooms sending and syncing for %s, PostgreSQL", o.workerClients, o.workerRooms, o.workerLoad)
 	var rows []row
 	for _, v := range []struct {
 		label string
@@ -174,7 +174,7 @@ func workersOnce(ctx context.Context, e *engine, o options, topology string, log
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	logf("workers: %s deployed (%d processes); %d clients for %s", tag, len(procs), o.workerClients, o.workerLoad)
-	clients, room, err := workersClients(ctx, url, strings.TrimSpace(secret), o.workerClients)
+	clients, rooms, err := workersClients(ctx, url, strings.TrimSpace(secret), o.workerClients, o.workerRooms)
 	if err != nil {
 		return run, err
 	}
@@ -182,7 +182,7 @@ func workersOnce(ctx context.Context, e *engine, o options, topology string, log
 	if err != nil {
 		return run, err
 	}
-	run.latencies, run.elapsed, err = workersLoad(ctx, clients, room, o.workerLoad)
+	run.latencies, run.elapsed, err = workersLoad(ctx, clients, rooms, o.workerLoad)
 	if err != nil {
 		return run, err
 	}
@@ -296,14 +296,14 @@ func cpuTicks(stats string) (int64, error) {
 	return total, nil
 }
 
-// workersClients registers n users with the shared secret, has the first
-// create a public room and the others join it.
-func workersClients(ctx context.Context, url, secret string, n int) ([]*mautrix.Client, id.RoomID, error) {
+// workersClients registers n users with the shared secret; the first
+// creates the rooms, and user i joins room i mod rooms, where it sends.
+func workersClients(ctx context.Context, url, secret string, n, rooms int) ([]*mautrix.Client, []id.RoomID, error) {
 	var clients []*mautrix.Client
 	for i := 0; i < n; i++ {
 		cli, err := mautrix.NewClient(url, "", "")
 		if err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
 		cli.Client = &http.Client{Timeout: 60 * time.Second}
 		adm := synapseadmin.Client{Client: cli}
@@ -311,21 +311,25 @@ func workersClients(ctx context.Context, url, secret string, n int) ([]*mautrix.
 			Username: fmt.Sprintf("load-%d", i), Password: "load password",
 		})
 		if err != nil {
-			return nil, "", fmt.Errorf("register load-%d: %w", i, err)
+			return nil, nil, fmt.Errorf("register load-%d: %w", i, err)
 		}
 		cli.UserID, cli.AccessToken = resp.UserID, resp.AccessToken
 		clients = append(clients, cli)
 	}
-	room, err := clients[0].CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat"})
-	if err != nil {
-		return nil, "", fmt.Errorf("create the room: %w", err)
+	var ids []id.RoomID
+	for r := 0; r < rooms; r++ {
+		room, err := clients[0].CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat"})
+		if err != nil {
+			return nil, nil, fmt.Errorf("create room %d: %w", r, err)
+		}
+		ids = append(ids, room.RoomID)
 	}
-	for _, c := range clients[1:] {
-		if _, err := c.JoinRoomByID(ctx, room.RoomID); err != nil {
-			return nil, "", fmt.Errorf("join: %w", err)
+	for i, c := range clients[1:] {
+		if _, err := c.JoinRoomByID(ctx, ids[(i+1)%rooms]); err != nil {
+			return nil, nil, fmt.Errorf("join: %w", err)
 		}
 	}
-	return clients, room.RoomID, nil
+	return clients, ids, nil
 }
 
 // loadFilter is an inline sync filter: a timeline long enough that a
@@ -338,14 +342,15 @@ const seenWithin = 2 * time.Minute
 
 // workersLoad has every client send a message and sync until it sees it,
 // again and again, for d; it returns each message's send→seen latency.
-func workersLoad(ctx context.Context, clients []*mautrix.Client, room id.RoomID, d time.Duration) ([]time.Duration, time.Duration, error) {
+func workersLoad(ctx context.Context, clients []*mautrix.Client, rooms []id.RoomID, d time.Duration) ([]time.Duration, time.Duration, error) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	var firstErr error
 	start := time.Now()
 	end := start.Add(d)
 	var wg sync.WaitGroup
-	for _, cli := range clients {
+	for i, cli := range clients {
+		room := rooms[i%len(rooms)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
