@@ -88,7 +88,10 @@ type Redis struct {
 type Workers struct {
 	Topology workers.Topology
 	// Name is the instance this process runs; "" is the main process.
-	Name     string
+	Name string
+	// Instance is the instance of Name (nil for the main process): one of
+	// the topology's, or a replica of a scalable type.
+	Instance *workers.Instance
 	MainHost string
 	// ReplicationSecret given by a variable; "" means: read (or, on the
 	// main, create) the file in /data.
@@ -99,10 +102,10 @@ type Workers struct {
 
 // Worker is the instance this process runs, false for the main process.
 func (w *Workers) Worker() (workers.Instance, bool) {
-	if w == nil || w.Name == "" {
+	if w == nil || w.Instance == nil {
 		return workers.Instance{}, false
 	}
-	return w.Topology.Lookup(w.Name)
+	return *w.Instance, true
 }
 
 // Host is the server name without its port (for e-mail addresses, URLs and
@@ -321,10 +324,13 @@ func workerTopology(s *Settings, v Values) error {
 		}
 		return nil
 	}
+	var inst *workers.Instance
 	if name != "" {
-		if _, ok := top.Lookup(name); !ok {
-			return &Error{"SYNAPSE_WORKER_NAME", fmt.Sprintf("expected an instance of SYNAPSE_WORKERS (%s), or unset for the main process, got %q", strings.Join(top.Names(), ", "), name)}
+		in, err := top.Resolve(name, v.String("HOSTNAME"))
+		if err != nil {
+			return &Error{"SYNAPSE_WORKER_NAME", err.Error()}
 		}
+		inst, name = &in, in.Name
 	}
 	if s.Postgres == nil {
 		return &Error{"SYNAPSE_WORKERS", "workers need PostgreSQL (SQLite is the database of one process): set POSTGRES_PASSWORD and the other POSTGRES_ variables"}
@@ -335,6 +341,7 @@ func workerTopology(s *Settings, v Values) error {
 	s.Workers = &Workers{
 		Topology:          top,
 		Name:              name,
+		Instance:          inst,
 		MainHost:          v.String("SYNAPSE_WORKER_MAIN_HOST"),
 		ReplicationSecret: v.String("SYNAPSE_REPLICATION_SECRET"),
 		WaitTimeout:       get[time.Duration](v, "SYNAPSE_WORKER_WAIT_TIMEOUT"),
@@ -346,16 +353,23 @@ func workerTopology(s *Settings, v Values) error {
 // instance this process runs, false for the main process (Load checks the
 // rest of the topology).
 func WorkerInstance(src Source) (workers.Instance, bool, error) {
-	vals, _, err := Table{mustLookup("SYNAPSE_WORKERS"), mustLookup("SYNAPSE_WORKER_NAME")}.Parse(src)
+	vals, _, err := Table{mustLookup("SYNAPSE_WORKERS"), mustLookup("SYNAPSE_WORKER_NAME"), mustLookup("HOSTNAME")}.Parse(src)
 	if err != nil {
 		return workers.Instance{}, false, err
 	}
-	w := &Workers{Name: vals.String("SYNAPSE_WORKER_NAME")}
-	if w.Topology, err = workers.ParseTopology(vals.String("SYNAPSE_WORKERS")); err != nil {
+	top, err := workers.ParseTopology(vals.String("SYNAPSE_WORKERS"))
+	if err != nil {
 		return workers.Instance{}, false, &Error{"SYNAPSE_WORKERS", err.Error()}
 	}
-	in, ok := w.Worker()
-	return in, ok, nil
+	name := vals.String("SYNAPSE_WORKER_NAME")
+	if name == "" {
+		return workers.Instance{}, false, nil
+	}
+	in, err := top.Resolve(name, vals.String("HOSTNAME"))
+	if err != nil {
+		return workers.Instance{}, false, &Error{"SYNAPSE_WORKER_NAME", err.Error()}
+	}
+	return in, true, nil
 }
 
 func mustLookup(name string) Var {

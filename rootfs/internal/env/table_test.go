@@ -76,7 +76,7 @@ func TestValuesTypes(t *testing.T) {
 		"SYNAPSE_ALLOW_GUEST", "1", "SYNAPSE_RECAPTCHA_PUBLIC_KEY", "a", "SYNAPSE_RECAPTCHA_PRIVATE_KEY", "b",
 		"SYNAPSE_REDIS_HOST", "redis", "SYNAPSE_REDIS_PORT", "6380", "SYNAPSE_REDIS_PASSWORD", "rp", "SYNAPSE_REDIS_DB", "1",
 		"SYNAPSE_WORKERS", "pusher", "SYNAPSE_WORKER_NAME", "pusher-1", "SYNAPSE_WORKER_MAIN_HOST", "main", "SYNAPSE_REPLICATION_SECRET", "s",
-		"SYNAPSE_WORKER_WAIT_TIMEOUT", "5")
+		"SYNAPSE_WORKER_WAIT_TIMEOUT", "5", "HOSTNAME", "5fa9a14f2f3d")
 	s, err := Load(Map(full))
 	require.NoError(t, err)
 	for _, v := range Vars {

@@ -54,6 +54,16 @@ func TestLoadWorkersValid(t *testing.T) {
 			assert.Equal(t, "s", s.Workers.ReplicationSecret)
 			assert.Equal(t, 2*time.Minute, s.Workers.WaitTimeout)
 		}},
+		{"a replica of a scalable type", withWorkers("SYNAPSE_WORKERS", "synchrotron", "SYNAPSE_WORKER_NAME", "synchrotron", "HOSTNAME", "5fa9a14f2f3d"), func(t *testing.T, s Settings) {
+			in, ok := s.Workers.Worker()
+			require.True(t, ok)
+			assert.Equal(t, "synchrotron-5fa9a14f2f3d", in.Name)
+			assert.Equal(t, "synchrotron-5fa9a14f2f3d", s.Workers.Name)
+			got, ok, err := WorkerInstance(Map(withWorkers("SYNAPSE_WORKERS", "synchrotron", "SYNAPSE_WORKER_NAME", "synchrotron", "HOSTNAME", "5fa9a14f2f3d")))
+			require.NoError(t, err)
+			assert.True(t, ok)
+			assert.Equal(t, in, got)
+		}},
 		{"worker variables without workers warn", with("SYNAPSE_WORKER_MAIN_HOST", "main", "SYNAPSE_REPLICATION_SECRET", "s", "SYNAPSE_WORKER_WAIT_TIMEOUT", "2m"), func(t *testing.T, s Settings) {
 			assert.Nil(t, s.Workers)
 			assert.Len(t, s.Warnings, 3)
@@ -79,8 +89,9 @@ func TestLoadWorkersInvalid(t *testing.T) {
 		{withWorkers("SYNAPSE_WORKERS", "typing:2"), "SYNAPSE_WORKERS", "only one typing may run"},
 		{withWorkers("SYNAPSE_WORKERS", "background_worker:2"), "SYNAPSE_WORKERS", "only one background_worker may run"},
 		{withWorkers("SYNAPSE_WORKERS", "pusher,pusher"), "SYNAPSE_WORKERS", "lists pusher twice"},
-		{withWorkers("SYNAPSE_WORKERS", "synchrotron:2", "SYNAPSE_WORKER_NAME", "synchrotron-3"), "SYNAPSE_WORKER_NAME", `expected an instance of SYNAPSE_WORKERS (synchrotron-1, synchrotron-2), or unset for the main process, got "synchrotron-3"`},
+		{withWorkers("SYNAPSE_WORKERS", "synchrotron:2", "SYNAPSE_WORKER_NAME", "synchrotron-3"), "SYNAPSE_WORKER_NAME", `expected an instance of SYNAPSE_WORKERS (synchrotron-1, synchrotron-2), a scalable type of it for a replica (synchrotron), or unset for the main process, got "synchrotron-3"`},
 		{withWorkers("SYNAPSE_WORKER_NAME", "synchrotron-1"), "SYNAPSE_WORKER_NAME", "SYNAPSE_WORKERS is empty"},
+		{withWorkers("SYNAPSE_WORKERS", "pusher", "SYNAPSE_WORKER_NAME", "pusher", "HOSTNAME", "abc"), "SYNAPSE_WORKER_NAME", "name one of them (pusher-N)"},
 		{with("SYNAPSE_REDIS_HOST", "redis", "SYNAPSE_WORKERS", "synchrotron"), "SYNAPSE_WORKERS", "workers need PostgreSQL"},
 		{with("POSTGRES_PASSWORD", "pw", "SYNAPSE_WORKERS", "synchrotron"), "SYNAPSE_WORKERS", "workers need Redis"},
 		{withWorkers("SYNAPSE_WORKERS", "synchrotron", "SYNAPSE_WORKER_MAIN_HOST", "http://main"), "SYNAPSE_WORKER_MAIN_HOST", "host name"},

@@ -19,6 +19,10 @@ import (
 	"github.com/synapse-image/synapse-image/rootfs/internal/workers"
 )
 
+// Replicas is how many replicas of a scaled type (docker-compose --scale)
+// the router finds through the type's service name.
+const Replicas = 16
+
 // Port is where the router listens, Synapse's port.
 const Port = 8008
 
@@ -93,7 +97,7 @@ func Config(top workers.Topology, mainHost string) string {
 	}
 	w("  default_backend main")
 	w("")
-	backend := func(name, balance string, servers [][2]string) {
+	backend := func(name, balance string, servers [][2]string, replicas string) {
 		w("backend %s", name)
 		w("  balance %s", balance)
 		w("  option httpchk GET /health")
@@ -101,15 +105,24 @@ func Config(top workers.Topology, mainHost string) string {
 		for _, s := range servers {
 			w("  server %s %s:%d", s[0], s[1], Port)
 		}
+		if replicas != "" {
+			// The replicas of a scaled service (SYNAPSE_WORKER_NAME=TYPE),
+			// found by its name; none when nothing answers to it.
+			w("  server-template replica- %d %s:%d", Replicas, replicas, Port)
+		}
 		w("")
 	}
-	backend("main", "roundrobin", [][2]string{{workers.Main, mainHost}})
+	backend("main", "roundrobin", [][2]string{{workers.Main, mainHost}}, "")
 	for _, t := range Routed(top) {
 		var servers [][2]string
 		for _, in := range top.Of(t.Name) {
 			servers = append(servers, [2]string{in.Name, in.Name})
 		}
-		backend(t.Name, Balance(t), servers)
+		replicas := ""
+		if t.Scalable() {
+			replicas = t.ServiceName()
+		}
+		backend(t.Name, Balance(t), servers, replicas)
 	}
 	return b.String()
 }

@@ -81,6 +81,14 @@ func TestRoutesFollowTheTable(t *testing.T) {
 				}
 				assert.Equal(t, want, route(t, cfg, p), p)
 			}
+			// Scaled replicas are found through the type's service name.
+			for _, typ := range Routed(top) {
+				if typ.Scalable() {
+					assert.Contains(t, cfg, "\n  server-template replica- 16 "+typ.ServiceName()+":8008\n", typ.Name)
+				} else {
+					assert.NotContains(t, cfg, "server-template replica- 16 "+typ.ServiceName()+":", typ.Name)
+				}
+			}
 			// Every instance is a server of its type's backend, health-checked.
 			for _, in := range top.Instances {
 				if len(in.Type.Endpoints) > 0 {

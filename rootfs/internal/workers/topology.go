@@ -2,6 +2,7 @@ package workers
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -142,3 +143,62 @@ func (top Topology) String() string {
 	}
 	return strings.Join(items, ",")
 }
+
+// namedBy says which shared setting names the instances of t.
+func (t Type) namedBy() string {
+	switch {
+	case t.Stream != "":
+		return "stream_writers"
+	case t.Duty != nil:
+		return t.Duty.Key
+	}
+	return "instance_map"
+}
+
+// Scalable reports whether instances of t may be replicas of one container
+// definition (docker-compose --scale): nothing shared names them (no
+// stream, no duty, no replication), so any unique name will do.
+func (t Type) Scalable() bool {
+	return t.Stream == "" && t.Duty == nil && !t.Replication
+}
+
+// ServiceName is the host name that finds every replica of a scaled type
+// through Docker's DNS (its compose service): the type with dashes.
+func (t Type) ServiceName() string { return strings.ReplaceAll(t.Name, "_", "-") }
+
+// Resolve finds the instance SYNAPSE_WORKER_NAME names: one of the
+// topology's, or, for a scalable type of the topology named by itself
+// (synchrotron, or client-reader), a replica named after its container:
+// TYPE-HOSTNAME (Docker sets HOSTNAME to the container's ID). The error is
+// the text after "SYNAPSE_WORKER_NAME: ".
+func (top Topology) Resolve(name, hostname string) (Instance, error) {
+	if in, ok := top.Lookup(name); ok {
+		return in, nil
+	}
+	for _, in := range top.Instances {
+		t := in.Type
+		if name != t.Name && name != t.ServiceName() {
+			continue
+		}
+		if !t.Scalable() {
+			return Instance{}, fmt.Errorf("%q is a type whose instances are named in the shared config (%s): name one of them (%s-N)", name, t.namedBy(), t.ServiceName())
+		}
+		if !hostLabel.MatchString(hostname) {
+			return Instance{}, fmt.Errorf("%q names a replica after its container, but HOSTNAME is %q: expected the container's ID (Docker sets it)", name, hostname)
+		}
+		return Instance{Name: t.ServiceName() + "-" + strings.ToLower(hostname), Type: t}, nil
+	}
+	var scalable []string
+	for _, t := range Types {
+		if t.Scalable() && len(top.Of(t.Name)) > 0 {
+			scalable = append(scalable, t.ServiceName())
+		}
+	}
+	hint := ""
+	if len(scalable) > 0 {
+		hint = ", a scalable type of it for a replica (" + strings.Join(scalable, ", ") + ")"
+	}
+	return Instance{}, fmt.Errorf("expected an instance of SYNAPSE_WORKERS (%s)%s, or unset for the main process, got %q", strings.Join(top.Names(), ", "), hint, name)
+}
+
+var hostLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)

@@ -63,3 +63,41 @@ func TestTopologyLookup(t *testing.T) {
 	assert.Empty(t, top.Of("typing"))
 	assert.Equal(t, "pusher,synchrotron:2", top.String())
 }
+
+func TestResolve(t *testing.T) {
+	top, err := ParseTopology("synchrotron:2,client_reader,pusher:2,event_persister")
+	require.NoError(t, err)
+	for _, c := range []struct {
+		name, host, want, typ, err string
+	}{
+		{name: "synchrotron-2", host: "abc", want: "synchrotron-2", typ: "synchrotron"},
+		{name: "synchrotron", host: "5fa9a14f2f3d", want: "synchrotron-5fa9a14f2f3d", typ: "synchrotron"},
+		{name: "client-reader", host: "AB12", want: "client-reader-ab12", typ: "client_reader"},
+		{name: "client_reader", host: "ab12", want: "client-reader-ab12", typ: "client_reader"},
+		{name: "pusher", host: "ab12", err: `"pusher" is a type whose instances are named in the shared config (pusher_instances): name one of them (pusher-N)`},
+		{name: "event-persister", host: "ab12", err: "(stream_writers): name one of them (event-persister-N)"},
+		{name: "synchrotron", host: "", err: `HOSTNAME is ""`},
+		{name: "synchrotron", host: "a_b", err: `HOSTNAME is "a_b"`},
+		{name: "federation_reader", host: "ab12", err: `expected an instance of SYNAPSE_WORKERS (event-persister-1, pusher-1, pusher-2, synchrotron-1, synchrotron-2, client-reader-1), a scalable type of it for a replica (synchrotron, client-reader), or unset for the main process, got "federation_reader"`},
+		{name: "synchrotron-3", host: "ab12", err: `got "synchrotron-3"`},
+	} {
+		t.Run(c.name+"/"+c.host, func(t *testing.T) {
+			in, err := top.Resolve(c.name, c.host)
+			if c.err != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), c.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, c.want, in.Name)
+			assert.Equal(t, c.typ, in.Type.Name)
+		})
+	}
+	for _, typ := range Types {
+		assert.Equal(t, typ.Scalable(), typ.Stream == "" && typ.Duty == nil && !typ.Replication, typ.Name)
+	}
+	s, _ := Lookup("synchrotron")
+	assert.True(t, s.Scalable())
+	p, _ := Lookup("pusher")
+	assert.False(t, p.Scalable())
+}
