@@ -191,9 +191,10 @@ func logsOf(ctx context.Context, t *testing.T, c *dockertest.Container) string {
 }
 
 // The workers sample, docker-compose.workers.yml, up with only the images
-// and the port overridden: every service healthy, the client flow through
-// the router, the message persisted by the event persister, /sync answered
-// by a synchrotron.
+// and the port overridden, and the synchrotron scaled to three replicas:
+// every container healthy, each replica its own instance, the client flow
+// through the router, the message persisted by the event persister, /sync
+// answered by the synchrotrons.
 func TestComposeWorkersSample(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -209,11 +210,23 @@ func TestComposeWorkersSample(t *testing.T) {
 		"SYNAPSE_HTTP_PORT="+itoa(port),
 	)
 	start := time.Now()
-	c.Must(ctx, "up", "--detach")
-	services := []string{"db", "redis", "synapse", "synchrotron-1", "synchrotron-2", "event-persister-1", "media-repository-1", "router"}
+	c.Must(ctx, "up", "--detach", "--scale", "synchrotron=3")
+	services := []string{"db", "redis", "synapse", "synchrotron", "event-persister-1", "media-repository-1", "router"}
 	for _, svc := range services {
-		c.Container(ctx, svc).WaitHealthy(ctx, healthTimeout)
+		for _, ctr := range c.Containers(ctx, svc) {
+			ctr.WaitHealthy(ctx, healthTimeout)
+		}
 	}
+	syncers := c.Containers(ctx, "synchrotron")
+	require.Len(t, syncers, 3)
+	names := map[string]bool{}
+	for _, s := range syncers {
+		// Each replica names itself after its container (synchrotron-ID).
+		logs := s.WaitForLog(ctx, "Instance name: synchrotron-", time.Minute)
+		i := strings.Index(logs, "Instance name: ")
+		names[strings.Fields(logs[i+len("Instance name: "):])[0]] = true
+	}
+	assert.Len(t, names, 3, "three replicas, three instance names: %v", names)
 	t.Logf("docker-compose up to every service healthy: %s", time.Since(start).Round(100*time.Millisecond))
 
 	mainProc := &synapse{Container: c.Container(ctx, "synapse"), ServerName: server}
@@ -224,8 +237,8 @@ func TestComposeWorkersSample(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "event-persister-1", writer, "the event persister wrote the message")
 	syncs := 0
-	for _, svc := range []string{"synchrotron-1", "synchrotron-2"} {
-		syncs += strings.Count(logsOf(ctx, t, c.Container(ctx, svc)), `"GET /_matrix/client/v3/sync?`)
+	for _, s := range syncers {
+		syncs += strings.Count(logsOf(ctx, t, s), `"GET /_matrix/client/v3/sync?`)
 	}
 	assert.Positive(t, syncs, "the synchrotrons answered /sync")
 	assert.NotContains(t, logsOf(ctx, t, mainProc.Container), `"GET /_matrix/client/v3/sync?`, "the main answered no /sync")
@@ -244,22 +257,22 @@ func TestComposeWorkersSample(t *testing.T) {
 	t.Run("a synchrotron killed", func(t *testing.T) {
 		loop := startSyncLoop(ctx, cli, res.RoomID)
 		loop.waitSeen(t, send(t, 1, "before"), 30*time.Second)
-		// Kill the synchrotron that serves this user (its log has the syncs).
+		// Kill the replica that serves this user (its log has the syncs).
 		counts := map[string]int{}
-		for _, svc := range []string{"synchrotron-1", "synchrotron-2"} {
-			counts[svc] = strings.Count(logsOf(ctx, t, c.Container(ctx, svc)), "{"+string(res.Member.ID)+"}")
+		victim := syncers[0]
+		for _, s := range syncers {
+			counts[s.Name] = strings.Count(logsOf(ctx, t, s), "{"+string(res.Member.ID)+"}")
+			if counts[s.Name] > counts[victim.Name] {
+				victim = s
+			}
 		}
-		victim := "synchrotron-1"
-		if counts["synchrotron-2"] > counts["synchrotron-1"] {
-			victim = "synchrotron-2"
-		}
-		t.Logf("syncs of %s per synchrotron: %v; stopping %s", res.Member.ID, counts, victim)
-		c.Must(ctx, "kill", victim)
+		t.Logf("syncs of %s per synchrotron: %v; killing %s", res.Member.ID, counts, victim.Name)
+		dockertest.Must(t, ctx, "kill", victim.Name)
 		loop.waitSeen(t, send(t, 5, "after the kill"), 60*time.Second)
 		longest, failed := loop.finish()
 		t.Logf("longest time without a successful sync: %s (%d failed syncs)", longest.Round(100*time.Millisecond), failed)
 		assert.Less(t, longest, 15*time.Second, "clients keep syncing within seconds")
-		c.Must(ctx, "start", victim)
+		dockertest.Must(t, ctx, "start", victim.Name)
 	})
 	t.Run("Redis stopped for 10 s", func(t *testing.T) {
 		loop := startSyncLoop(ctx, cli, res.RoomID)
