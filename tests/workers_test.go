@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/synapse-image/synapse-image/internal/dockertest"
@@ -38,11 +40,14 @@ func requireRedisModule(t *testing.T, image string) {
 	}
 }
 
-// Workers: PostgreSQL, Redis, the main and three workers sharing /data,
-// each reached directly (no router). Each worker proves it served its
-// traffic: the synchrotron answers /sync, the event persister persisted the
-// events the main created (PostgreSQL records the writer of each event),
-// the media worker stores and serves uploads, which the main no longer does.
+// Workers: PostgreSQL, Redis, the main and six workers sharing /data, each
+// reached directly, then through the router. Each worker proves it served
+// its traffic: the synchrotron answers /sync, the event persister persisted
+// the events the main created (PostgreSQL records the writer of each
+// event), the media worker stores and serves uploads, which the main no
+// longer does, and the typing, receipts and to-device writers take their
+// requests (PostgreSQL records the writer of the receipt and of the
+// to-device message).
 func TestWorkers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -58,7 +63,7 @@ func TestWorkers(t *testing.T) {
 	dockertest.Run(t, dockertest.Options{Image: rdImage, Network: net, Aliases: []string{"redis"},
 		Env: map[string]string{"REDIS_PASSWORD": "redis-password"}})
 
-	const topology = "synchrotron,event_persister,media_repository"
+	const topology = "synchrotron,event_persister,media_repository,typing,to_device,receipts"
 	env := func(name string) map[string]string {
 		e := baseEnv(server)
 		e["POSTGRES_PASSWORD"] = "pg-password"
@@ -72,7 +77,7 @@ func TestWorkers(t *testing.T) {
 	}
 	mainProc := runSynapse(t, server, data, dockertest.Options{Env: env(""), Network: net, Aliases: []string{"synapse"}})
 	procs := map[string]*synapse{}
-	for _, name := range []string{"synchrotron-1", "event-persister-1", "media-repository-1"} {
+	for _, name := range []string{"synchrotron-1", "event-persister-1", "media-repository-1", "typing-1", "to-device-1", "receipts-1"} {
 		procs[name] = runSynapse(t, server, data, dockertest.Options{Env: env(name), Network: net, Aliases: []string{name}})
 	}
 	for name, p := range procs {
@@ -119,6 +124,27 @@ func TestWorkers(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.NotEqual(t, http.StatusOK, resp.StatusCode, "the main serves no media (enable_media_repo: false)")
+
+	// The stream writers: each answers its requests and writes its stream.
+	direct := func(name string) *mautrix.Client {
+		hs := matrixflow.Homeserver{URL: procs[name].URL("http", "8008"), ServerName: server}
+		cli := hs.Client(t, user.ID, user.Client.AccessToken)
+		cli.DeviceID = user.Client.DeviceID
+		return cli
+	}
+	_, err = direct("typing-1").UserTyping(ctx, room.RoomID, true, 10*time.Second)
+	require.NoError(t, err, "typing (on the typing writer)")
+	procs["typing-1"].WaitForLog(ctx, `"PUT /_matrix/client/v3/rooms/`+url.PathEscape(string(room.RoomID))+`/typing/`, 30*time.Second)
+	require.NoError(t, direct("receipts-1").SendReceipt(ctx, room.RoomID, sent.EventID, event.ReceiptTypeRead, nil), "a read receipt (on the receipts writer)")
+	receiptWriter, err := psql(ctx, db, "matrix", "synapse", fmt.Sprintf("SELECT instance_name FROM receipts_linearized WHERE room_id = '%s' AND user_id = '%s'", room.RoomID, user.ID))
+	require.NoError(t, err)
+	assert.Equal(t, "receipts-1", receiptWriter, "receipts_linearized.instance_name: the writer of the receipt")
+	_, err = direct("to-device-1").SendToDevice(ctx, event.NewEventType("org.example.e2e"), &mautrix.ReqSendToDevice{
+		Messages: map[id.UserID]map[id.DeviceID]*event.Content{user.ID: {user.Client.DeviceID: {Raw: map[string]any{"hello": suffix}}}}})
+	require.NoError(t, err, "a to-device message (on the to_device writer)")
+	toDeviceWriter, err := psql(ctx, db, "matrix", "synapse", fmt.Sprintf("SELECT DISTINCT instance_name FROM device_inbox WHERE user_id = '%s' AND message_json LIKE '%%%s%%'", user.ID, suffix))
+	require.NoError(t, err)
+	assert.Equal(t, "to-device-1", toDeviceWriter, "device_inbox.instance_name: the writer of the to-device message")
 
 	t.Run("through the router", func(t *testing.T) {
 		throughRouter(ctx, t, net, topology, user, procs, mainProc, server)
