@@ -3,6 +3,8 @@ package tests
 import (
 	"context"
 	"fmt"
+	"io"
+	stdnet "net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -40,14 +42,15 @@ func requireRedisModule(t *testing.T, image string) {
 	}
 }
 
-// Workers: PostgreSQL, Redis, the main and six workers sharing /data, each
+// Workers: PostgreSQL, Redis, the main and seven workers sharing /data, each
 // reached directly, then through the router. Each worker proves it served
 // its traffic: the synchrotron answers /sync, the event persister persisted
 // the events the main created (PostgreSQL records the writer of each
 // event), the media worker stores and serves uploads, which the main no
-// longer does, and the typing, receipts and to-device writers take their
+// longer does, the typing, receipts and to-device writers take their
 // requests (PostgreSQL records the writer of the receipt and of the
-// to-device message).
+// to-device message), and the pusher, not the main, pushes a message to a
+// second user's push gateway.
 func TestWorkers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -63,7 +66,9 @@ func TestWorkers(t *testing.T) {
 	dockertest.Run(t, dockertest.Options{Image: rdImage, Network: net, Aliases: []string{"redis"},
 		Env: map[string]string{"REDIS_PASSWORD": "redis-password"}})
 
-	const topology = "synchrotron,event_persister,media_repository,typing,to_device,receipts"
+	const topology = "synchrotron,event_persister,media_repository,typing,to_device,receipts,pusher"
+	gateway := dockertest.NetworkGateway(t, net)
+	pushURL, pushes := pushGateway(t, gateway)
 	env := func(name string) map[string]string {
 		e := baseEnv(server)
 		e["POSTGRES_PASSWORD"] = "pg-password"
@@ -73,11 +78,14 @@ func TestWorkers(t *testing.T) {
 		if name != "" {
 			e["SYNAPSE_WORKER_NAME"] = name
 		}
+		// The push gateway of the test is on the Docker network's gateway,
+		// a private address Synapse refuses unless allowed.
+		e["SYNAPSE_CONFIG__IP_RANGE_WHITELIST"] = "['" + gateway + "/32']"
 		return e
 	}
 	mainProc := runSynapse(t, server, data, dockertest.Options{Env: env(""), Network: net, Aliases: []string{"synapse"}})
 	procs := map[string]*synapse{}
-	for _, name := range []string{"synchrotron-1", "event-persister-1", "media-repository-1", "typing-1", "to-device-1", "receipts-1"} {
+	for _, name := range []string{"synchrotron-1", "event-persister-1", "media-repository-1", "typing-1", "to-device-1", "receipts-1", "pusher-1"} {
 		procs[name] = runSynapse(t, server, data, dockertest.Options{Env: env(name), Network: net, Aliases: []string{name}})
 	}
 	for name, p := range procs {
@@ -146,6 +154,28 @@ func TestWorkers(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "to-device-1", toDeviceWriter, "device_inbox.instance_name: the writer of the to-device message")
 
+	// The pusher sends the push of a message to another user's gateway.
+	memberName := "member-" + suffix
+	hs.RegisterShared(ctx, t, memberName, pass, false)
+	member := hs.Login(ctx, t, memberName, pass)
+	_, err = user.Client.InviteUser(ctx, room.RoomID, &mautrix.ReqInviteUser{UserID: member.ID})
+	require.NoError(t, err)
+	_, err = member.Client.JoinRoomByID(ctx, room.RoomID)
+	require.NoError(t, err)
+	kind := mautrix.PusherKindHTTP
+	require.NoError(t, member.Client.SetPusher(ctx, &mautrix.Pusher{AppDisplayName: "e2e", AppID: "org.example.e2e", DeviceDisplayName: "e2e",
+		Kind: &kind, Language: "en", PushKey: "key-" + suffix, Data: mautrix.PusherData{"url": pushURL}}), "set a pusher (on the main)")
+	pushed, err := user.Client.SendText(ctx, room.RoomID, "pushed "+suffix)
+	require.NoError(t, err)
+	select {
+	case body := <-pushes:
+		assert.Contains(t, body, string(pushed.EventID), "the push names the message")
+	case <-time.After(90 * time.Second):
+		t.Fatal("no push reached the gateway")
+	}
+	procs["pusher-1"].WaitForLog(ctx, "/_matrix/push/v1/notify", 30*time.Second)
+	assert.NotContains(t, logsOf(ctx, t, mainProc.Container), "/_matrix/push/v1/notify", "the main sends no push (start_pushers: false)")
+
 	t.Run("through the router", func(t *testing.T) {
 		throughRouter(ctx, t, net, topology, user, procs, mainProc, server)
 	})
@@ -206,6 +236,27 @@ func throughRouter(ctx context.Context, t *testing.T, net, topology string, user
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// pushGateway is a push gateway on address (the Docker network's gateway):
+// its notify URL, and the bodies of the pushes it receives.
+func pushGateway(t *testing.T, address string) (string, <-chan string) {
+	t.Helper()
+	ln, err := stdnet.Listen("tcp", address+":0")
+	require.NoError(t, err)
+	got := make(chan string, 16)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		select {
+		case got <- string(body):
+		default:
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"rejected":[]}`))
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String() + "/_matrix/push/v1/notify", got
 }
 
 // logsOf is the combined log of c.
