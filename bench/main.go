@@ -34,7 +34,7 @@ import (
 	"github.com/synapse-image/synapse-image/image/platform"
 )
 
-var allSections = []string{"start", "startup", "config", "size", "build", "memory", "faults"}
+var allSections = []string{"start", "startup", "config", "size", "build", "memory", "faults", "workers"}
 
 type options struct {
 	image, pgImage, ociDir, repo string
@@ -55,6 +55,11 @@ type options struct {
 	writeDocs string
 	// buildPlatforms are the platforms the build section builds.
 	buildPlatforms []platform.Platform
+	// The workers section: the topology compared with one process, the
+	// images of Redis and the router, the clients and how long they load.
+	workers, redisImage, routerImage string
+	workerClients, workerRooms       int
+	workerLoad                       time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -77,6 +82,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.memRuns, "memory-runs", 3, "starts per memory variant")
 	fs.IntVar(&o.configRuns, "config-runs", 21, "runs of /start per config-step measurement")
 	fs.IntVar(&o.pyRuns, "python-runs", 5, "runs of the 2018 Python config step")
+	fs.StringVar(&o.workers, "workers", "synchrotron:2,event_persister:2", "worker topology (SYNAPSE_WORKERS) the workers section compares with one process")
+	fs.StringVar(&o.redisImage, "redis-image", "synapse-redis:latest", "Redis `image` for the workers section")
+	fs.StringVar(&o.routerImage, "router-image", "synapse-router:latest", "router `image` for the workers section")
+	fs.IntVar(&o.workerClients, "workers-clients", 32, "clients of the workers section's load")
+	fs.IntVar(&o.workerRooms, "workers-rooms", 8, "rooms the workers section's clients are spread over (persistence is sharded by room)")
+	fs.DurationVar(&o.workerLoad, "workers-load", time.Minute, "how long the workers section's load runs per deployment")
 	fs.DurationVar(&o.poll, "poll", 20*time.Millisecond, "how often to poll /health on the published loopback port")
 	fs.DurationVar(&o.idle, "idle", 5*time.Second, "idle time after healthy before reading memory")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "longest wait for one container to turn healthy")
@@ -121,7 +132,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	for _, n := range []struct {
 		name string
 		v    int
-	}{{"-runs", o.runs}, {"-memory-runs", o.memRuns}, {"-config-runs", o.configRuns}, {"-python-runs", o.pyRuns}} {
+	}{{"-runs", o.runs}, {"-memory-runs", o.memRuns}, {"-config-runs", o.configRuns}, {"-python-runs", o.pyRuns},
+		{"-workers-clients", o.workerClients}, {"-workers-rooms", o.workerRooms}} {
 		if n.v < 1 {
 			return o, fmt.Errorf("%s: %d; expected at least 1", n.name, n.v)
 		}
@@ -180,7 +192,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		o.baselineRef = id
 		logf("baseline: %s (%s)", o.baseline, shortID(id))
 	}
-	needsEngine := slices.ContainsFunc(o.sections, func(s string) bool { return s == "start" || s == "startup" || s == "memory" || s == "faults" })
+	needsEngine := slices.ContainsFunc(o.sections, func(s string) bool {
+		return s == "start" || s == "startup" || s == "memory" || s == "faults" || s == "workers"
+	})
 	if needsEngine {
 		if e, err = newEngine(ctx, fmt.Sprintf("bench-%d", os.Getpid())); err != nil {
 			fmt.Fprintln(stderr, "bench:", err)
@@ -214,6 +228,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			rows = append(rows, benchMemory(ctx, e, o, logf)...)
 		case "faults":
 			rows = append(rows, benchFaults(ctx, e, o, logf)...)
+		case "workers":
+			rows = append(rows, benchWorkers(ctx, e, o, logf)...)
 		}
 		logf("%s: done in %s", s, time.Since(t0).Round(time.Second))
 	}

@@ -44,10 +44,16 @@ go vet ./...
 echo "ok ($(elapsed))"
 
 step "build the images"
+# SYNAPSE_WHEELS: a wheel cache other than wheels/ (.ci/run points it at
+# CI's, with txredisapi for the worker tests).
+wheels=()
+if [ -n "${SYNAPSE_WHEELS:-}" ]; then wheels=(--wheels "$SYNAPSE_WHEELS"); fi
 # Both platforms, as published: one index in the layout, the host's loaded.
-go run . build --platform linux/amd64,linux/arm64 --load
+go run . build --platform linux/amd64,linux/arm64 --load "${wheels[@]}"
 go run . build --recipe image/postgres.yaml --load
 go run . build --recipe image/ldap.yaml --load
+go run . build --recipe image/redis.yaml --load
+go run . build --recipe image/router.yaml --load
 echo "ok ($(elapsed))"
 
 step "build the previous release's image (TestSQLiteUpgradePath upgrades from it)"
@@ -88,6 +94,8 @@ step "go test ./... (unit, acceptance, registry and end-to-end)"
 export SYNAPSE_IMAGE=${SYNAPSE_IMAGE:-synapse:latest}
 export POSTGRES_IMAGE=${POSTGRES_IMAGE:-synapse-postgres:latest}
 export LDAP_IMAGE=${LDAP_IMAGE:-synapse-ldap:latest}
+export REDIS_IMAGE=${REDIS_IMAGE:-synapse-redis:latest}
+export ROUTER_IMAGE=${ROUTER_IMAGE:-synapse-router:latest}
 go test -count=1 -timeout 40m ./...
 echo "ok ($(elapsed))"
 

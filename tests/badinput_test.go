@@ -41,6 +41,9 @@ func TestBadInput(t *testing.T) {
 		brokenAppservice bool
 		// files are written into /data (name -> content) first.
 		files map[string]string
+		// withoutWheels hides the image's wheel layer (/usr/local/lib),
+		// as in an image built without wheels: CI's has txredisapi.
+		withoutWheels bool
 	}{
 		{name: "server name missing", env: with("SYNAPSE_SERVER_NAME", "<unset>"), want: "SYNAPSE_SERVER_NAME"},
 		{name: "server name with scheme", env: with("SYNAPSE_SERVER_NAME", "https://bad.e2e.test"), want: "SYNAPSE_SERVER_NAME"},
@@ -64,8 +67,16 @@ func TestBadInput(t *testing.T) {
 		{name: "broken appservice", env: with(), brokenAppservice: true, want: "broken.yaml"},
 		{name: "manual config missing", env: map[string]string{"SYNAPSE_CONFIG_PATH": "/data/missing.yaml"}, want: "/data/missing.yaml"},
 		{name: "manual config enables redis without txredisapi", env: map[string]string{"SYNAPSE_CONFIG_PATH": "/data/homeserver.yaml"},
-			files: map[string]string{"homeserver.yaml": "server_name: bad.e2e.test\nredis:\n  enabled: true\n"}, want: "txredisapi"},
-		{name: "generic setting enables redis without txredisapi", env: with("SYNAPSE_CONFIG__REDIS__ENABLED", "true"), want: "SYNAPSE_CONFIG__REDIS__ENABLED: redis.enabled is true, but the image lacks the Python module txredisapi"},
+			files: map[string]string{"homeserver.yaml": "server_name: bad.e2e.test\nredis:\n  enabled: true\n"}, want: "txredisapi", withoutWheels: true},
+		{name: "generic setting enables redis without txredisapi", env: with("SYNAPSE_CONFIG__REDIS__ENABLED", "true"), withoutWheels: true,
+			want: "SYNAPSE_CONFIG__REDIS__ENABLED: redis.enabled is true, but the image lacks the Python module txredisapi"},
+		{name: "redis variable without txredisapi", env: with("SYNAPSE_REDIS_HOST", "redis"), withoutWheels: true,
+			want: "SYNAPSE_REDIS_HOST: redis.enabled is true, but the image lacks the Python module txredisapi"},
+		{name: "workers with SQLite", env: with("SYNAPSE_WORKERS", "synchrotron", "SYNAPSE_REDIS_HOST", "redis"), want: "SYNAPSE_WORKERS: workers need PostgreSQL"},
+		{name: "workers without Redis", env: with("SYNAPSE_WORKERS", "synchrotron", "POSTGRES_PASSWORD", "p"), want: "SYNAPSE_WORKERS: workers need Redis"},
+		{name: "unknown worker type", env: with("SYNAPSE_WORKERS", "synchrotron,frontend_proxy"), want: `SYNAPSE_WORKERS: unknown worker type "frontend_proxy"`},
+		{name: "two of a singleton", env: with("SYNAPSE_WORKERS", "typing:2"), want: "SYNAPSE_WORKERS: typing:2: only one typing may run"},
+		{name: "worker not in the topology", env: with("SYNAPSE_WORKERS", "synchrotron", "SYNAPSE_WORKER_NAME", "synchrotron-2"), want: "SYNAPSE_WORKER_NAME: expected an instance of SYNAPSE_WORKERS"},
 		{name: "unknown mode", env: with(), args: []string{"frobnicate"}, want: "generate", anywhere: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,9 +93,11 @@ func TestBadInput(t *testing.T) {
 			before, err := dockertest.Snapshot(data)
 			require.NoError(t, err)
 
-			code, _, stderr := runToExit(t, dockertest.Options{
-				Image: image, Env: tc.env, Args: tc.args, Mounts: []string{data + ":/data"},
-			})
+			opts := dockertest.Options{Image: image, Env: tc.env, Args: tc.args, Mounts: []string{data + ":/data"}}
+			if tc.withoutWheels {
+				opts.Tmpfs = []string{"/usr/local/lib"}
+			}
+			code, _, stderr := runToExit(t, opts)
 			assert.Equal(t, 2, code, "exit status; stderr:\n%s", stderr)
 			if tc.anywhere {
 				assert.Contains(t, stderr, tc.want, "stderr:\n%s", stderr)

@@ -82,3 +82,18 @@ func (c *Compose) Container(ctx context.Context, service string) *Container {
 	name := strings.TrimPrefix(Must(c.t, ctx, "inspect", "--format", "{{.Name}}", id), "/")
 	return &Container{t: c.t, Name: name, logLines: 200}
 }
+
+// Containers returns every container of service (its replicas, with
+// --scale or scale:), in the order docker-compose lists them.
+func (c *Compose) Containers(ctx context.Context, service string) []*Container {
+	c.t.Helper()
+	var out []*Container
+	for _, id := range strings.Fields(c.Must(ctx, "ps", "--quiet", service)) {
+		name := strings.TrimPrefix(Must(c.t, ctx, "inspect", "--format", "{{.Name}}", id), "/")
+		out = append(out, &Container{t: c.t, Name: name, logLines: 200})
+	}
+	if len(out) == 0 {
+		c.t.Fatalf("compose service %s has no container", service)
+	}
+	return out
+}

@@ -62,6 +62,9 @@ type HomeServer struct {
 	Email *Email `yaml:"email,omitempty"`
 
 	AppServiceConfigFiles []string `yaml:"app_service_config_files,omitempty"`
+
+	Redis   *Redis     `yaml:"redis,omitempty"`
+	Workers WorkerKeys `yaml:",inline"`
 }
 
 // Listener is one entry of `listeners`.
@@ -133,6 +136,7 @@ type Secrets struct {
 	RegistrationSharedSecret string
 	MacaroonSecretKey        string
 	FormSecret               string
+	WorkerReplicationSecret  string // only with workers
 }
 
 // Files are the per-server key and secret files in the data directory.
@@ -237,6 +241,8 @@ func Build(in Input) HomeServer {
 	if m := s.SMTP; m != nil {
 		hs.Email = &Email{SMTPHost: m.Host, SMTPPort: m.Port, SMTPUser: m.User, SMTPPass: m.Password, NotifFrom: m.From}
 	}
+	applyRedis(&hs, s.Redis)
+	applyWorkers(&hs, in)
 	return hs
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -59,6 +58,9 @@ func (s *starter) load() (*plan, error) {
 	for _, w := range st.Warnings {
 		s.logf("warning: %s", w)
 	}
+	if err := s.checkWorkers(st); err != nil {
+		return nil, err
+	}
 	p := &plan{settings: st, files: config.FilesFor(st.DataDir, st.ServerName)}
 	// Read through safefs: no link out of the data directory (a linked
 	// appservices/ would have root read, and later own, what it points
@@ -85,11 +87,11 @@ func (s *starter) load() (*plan, error) {
 		MacaroonSecretKey:        st.MacaroonSecretKey,
 		FormSecret:               st.FormSecret,
 	}
-	for _, f := range []secretFile{
+	for _, f := range append([]secretFile{
 		{"registration shared secret", p.files.Registration, &p.secrets.RegistrationSharedSecret},
 		{"macaroon secret key", p.files.Macaroon, &p.secrets.MacaroonSecretKey},
 		{"form secret", p.files.Form, &p.secrets.FormSecret},
-	} {
+	}, workerSecretFiles(p)...) {
 		if *f.dst != "" {
 			continue
 		}
@@ -115,7 +117,7 @@ func (s *starter) load() (*plan, error) {
 			p.missing = append(p.missing, f)
 		}
 	}
-	if !st.NoTLS {
+	if !st.NoTLS && !isWorker(st) {
 		crt, key := s.existsInData(st.Common, p.files.TLSCert), s.existsInData(st.Common, p.files.TLSKey)
 		if crt != key {
 			have, lack := p.files.TLSCert, p.files.TLSKey
@@ -206,6 +208,9 @@ func summary(p *plan, layers []overrides.Layer) string {
 	if st.NoTLS {
 		tls = "no TLS"
 	}
+	if in, ok := st.Workers.Worker(); ok {
+		tls = "worker " + in.Name + " (no TLS)"
+	}
 	frags := 0
 	for _, l := range layers {
 		if l.Kind == overrides.Fragment {
@@ -238,8 +243,7 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("create %s: %w", d, err)
 		}
 	}
-	gen := config.GeneratedDir(st.DataDir)
-	hsPath, logPath := filepath.Join(gen, "homeserver.yaml"), filepath.Join(gen, "log.config")
+	hsPath, logPath := config.GeneratedFiles(st)
 	// A bad fragment or an unusable media store stops /start before it
 	// creates any file. The config holds the secrets: missing ones are
 	// created after this first merge, and merged again.
@@ -250,7 +254,11 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 	if err := s.makeStores(m); err != nil {
 		return "", err
 	}
-	if len(p.missing) > 0 {
+	if isWorker(st) {
+		if m, err = s.awaitMain(ctx, p, m, layers, hsPath, logPath); err != nil {
+			return "", err
+		}
+	} else if len(p.missing) > 0 {
 		if err := s.createSecrets(p); err != nil {
 			return "", err
 		}
@@ -292,8 +300,12 @@ func (s *starter) runAutomated(ctx context.Context) (string, error) {
 func (p *plan) ownedFiles() []string {
 	f := p.files
 	gen := config.GeneratedDir(p.settings.DataDir)
+	hsPath, logPath := config.GeneratedFiles(p.settings)
 	files := []string{f.SigningKey, f.Registration, f.Macaroon, f.Form, f.TLSCert, f.TLSKey,
-		gen, filepath.Join(gen, "homeserver.yaml"), filepath.Join(gen, "log.config")}
+		gen, hsPath, logPath}
+	if st := p.settings; st.Workers != nil {
+		files = append(files, config.ReplicationKeyFile(st.DataDir, st.ServerName))
+	}
 	return append(files, p.appServices...)
 }
 

@@ -78,8 +78,8 @@ func (s *starter) check(ctx context.Context, args []string) error {
 		return err
 	}
 	layers := append(frags, p.vars...)
-	hsPath := filepath.Join(config.GeneratedDir(c.DataDir), "homeserver.yaml")
-	m, err := s.merge(s.homeserver(p, ""), layers, "", hsPath)
+	hsPath, logPath := config.GeneratedFiles(p.settings)
+	m, err := s.merge(s.homeserver(p, logPath), layers, "", hsPath)
 	if err != nil {
 		return err
 	}

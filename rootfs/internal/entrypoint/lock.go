@@ -16,6 +16,11 @@ import (
 // Two servers on one /data would both write the same SQLite database,
 // media store and keys, and damage them silently.
 func (s *starter) lockDataDir(c env.Common) error {
+	// Only the main process serves the data directory; workers share it
+	// (for the main's keys) and run beside it (docs/start.md).
+	if _, worker, err := env.WorkerInstance(s.sys.Env); err != nil || worker {
+		return err
+	}
 	l, err := datalock.Acquire(c.DataDir)
 	switch {
 	case err == nil:

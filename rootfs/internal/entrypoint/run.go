@@ -16,11 +16,13 @@ func (s *starter) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var cfgPath string
+	cfgPath, app := "", MainApp
 	if c.ConfigPath != "" {
 		cfgPath, err = s.runManual(ctx, c)
 	} else {
-		cfgPath, err = s.runAutomated(ctx)
+		if cfgPath, err = s.runAutomated(ctx); err == nil {
+			app, err = automatedApp(s.sys.Env)
+		}
 	}
 	if err != nil {
 		return err
@@ -35,11 +37,12 @@ func (s *starter) run(ctx context.Context, args []string) error {
 	if err := s.writeHolder(c); err != nil {
 		return err
 	}
-	return s.exec(cfgPath, args)
+	return s.exec(cfgPath, app, args)
 }
 
-// exec replaces /start with Synapse, so that Synapse is PID 1.
-func (s *starter) exec(cfgPath string, args []string) error {
+// exec replaces /start with Synapse's module app (the main's or a
+// worker's), so that Synapse is PID 1.
+func (s *starter) exec(cfgPath, app string, args []string) error {
 	python, err := s.sys.LookPath("python3")
 	if err != nil {
 		return fmt.Errorf("find python3: %w", err)
@@ -49,7 +52,7 @@ func (s *starter) exec(cfgPath string, args []string) error {
 	// Synapse); -s: no user site directory (its .pth files run at start);
 	// the image also sets PYTHONSAFEPATH=1 and PYTHONNOUSERSITE=1 for
 	// docker exec.
-	argv := append([]string{"python3", "-s", "-P", "-m", "synapse.app.homeserver", "--config-path", cfgPath}, args...)
+	argv := append([]string{"python3", "-s", "-P", "-m", app, "--config-path", cfgPath}, args...)
 	envv := withoutSecrets(s.sys.Environ, env.Vars)
 	if s.sys.Jemalloc != "" {
 		envv = withPreload(envv, s.sys.Jemalloc)

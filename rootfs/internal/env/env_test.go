@@ -315,7 +315,7 @@ func TestVarsDocumented(t *testing.T) {
 	read := map[string]bool{}
 	src := Source{ReadFile: os.ReadFile}
 	// Turn every optional feature on so every variable is read.
-	full := with("POSTGRES_PASSWORD", "p", "SYNAPSE_SMTP_HOST", "m")
+	full := with("POSTGRES_PASSWORD", "p", "SYNAPSE_SMTP_HOST", "m", "SYNAPSE_REDIS_HOST", "r", "SYNAPSE_WORKERS", "pusher")
 	src.Lookup = func(k string) (string, bool) {
 		read[strings.TrimSuffix(k, "_FILE")] = true
 		v, ok := full[k]

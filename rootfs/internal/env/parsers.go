@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/synapse-image/synapse-image/rootfs/internal/workers"
 )
 
 // The parsers of the table. Each returns the message of a bad value, which
@@ -268,4 +270,32 @@ func validServerName(v string) error {
 		}
 	}
 	return nil
+}
+
+// topology is a worker topology (workers.ParseTopology), in its canonical
+// form: the types in table order, counts only above one; "" for none.
+func topology(raw, _ string) (any, error) {
+	top, err := workers.ParseTopology(raw)
+	if err != nil {
+		return "", err
+	}
+	return top.String(), nil
+}
+
+// hostName is a DNS name or an IP address, without port; def when empty.
+func hostName(raw, def string) (any, error) {
+	v := strings.TrimSpace(raw)
+	if v == "" {
+		v = def
+	}
+	if net.ParseIP(v) != nil {
+		return v, nil
+	}
+	for _, l := range strings.Split(v, ".") {
+		// No underscores: Twisted refuses them in replication URLs.
+		if !labelRE.MatchString(l) {
+			return "", fmt.Errorf("expected a host name or IP address without port, e.g. synapse, got %q", v)
+		}
+	}
+	return v, nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/synapse-image/synapse-image/rootfs/internal/workers"
 )
 
 // Common is what every mode needs.
@@ -43,6 +45,8 @@ type Settings struct {
 
 	Postgres *Postgres // nil = SQLite
 	SMTP     *SMTP     // nil = no email section
+	Redis    *Redis    // nil = no Redis
+	Workers  *Workers  // nil = one process, no workers
 
 	// Values are the parsed variables, by name, as the table's parsers made them.
 	Values Values
@@ -70,6 +74,39 @@ type SMTP struct {
 	User     string
 	Password string
 	From     string
+}
+
+// Redis is the redis section of automated mode.
+type Redis struct {
+	Host     string
+	Port     int
+	Password string // "" = none
+	DB       int
+}
+
+// Workers is the worker topology of a deployment and this process's place
+// in it.
+type Workers struct {
+	Topology workers.Topology
+	// Name is the instance this process runs; "" is the main process.
+	Name string
+	// Instance is the instance of Name (nil for the main process): one of
+	// the topology's, or a replica of a scalable type.
+	Instance *workers.Instance
+	MainHost string
+	// ReplicationSecret given by a variable; "" means: read (or, on the
+	// main, create) the file in /data.
+	ReplicationSecret string
+	// WaitTimeout bounds a worker's wait for the main's keys and secrets.
+	WaitTimeout time.Duration
+}
+
+// Worker is the instance this process runs, false for the main process.
+func (w *Workers) Worker() (workers.Instance, bool) {
+	if w == nil || w.Instance == nil {
+		return workers.Instance{}, false
+	}
+	return *w.Instance, true
 }
 
 // Host is the server name without its port (for e-mail addresses, URLs and
@@ -118,7 +155,7 @@ func (t Table) Load(src Source) (Settings, error) {
 	s := Settings{Values: vals, Warnings: warnings}
 	s.Common = common(vals)
 	for _, section := range []func(*Settings, Values) error{
-		server, registration, caches, turn, secretKeys, metrics, database, email,
+		server, registration, caches, turn, secretKeys, metrics, database, email, redis, workerTopology,
 	} {
 		if err := section(&s, vals); err != nil {
 			return s, err
@@ -260,4 +297,108 @@ func email(s *Settings, v Values) error {
 	}
 	s.SMTP = m
 	return nil
+}
+
+// redis: a redis section when SYNAPSE_REDIS_HOST is set.
+func redis(s *Settings, v Values) error {
+	host := v.String("SYNAPSE_REDIS_HOST")
+	if host == "" {
+		return nil
+	}
+	s.Redis = &Redis{
+		Host:     host,
+		Port:     v.Int("SYNAPSE_REDIS_PORT"),
+		Password: v.String("SYNAPSE_REDIS_PASSWORD"),
+		DB:       v.Int("SYNAPSE_REDIS_DB"),
+	}
+	return nil
+}
+
+// workerTopology: workers need PostgreSQL (SQLite is one process's
+// database) and Redis (their replication channel), and a worker's name is
+// one of the topology's instances.
+func workerTopology(s *Settings, v Values) error {
+	name := v.String("SYNAPSE_WORKER_NAME")
+	top, err := workers.ParseTopology(v.String("SYNAPSE_WORKERS"))
+	if err != nil {
+		return &Error{"SYNAPSE_WORKERS", err.Error()}
+	}
+	if top.Empty() {
+		if name != "" {
+			return &Error{"SYNAPSE_WORKER_NAME", fmt.Sprintf("is %q but SYNAPSE_WORKERS is empty: set the same SYNAPSE_WORKERS in every container, or unset SYNAPSE_WORKER_NAME for the main process", name)}
+		}
+		return nil
+	}
+	var inst *workers.Instance
+	if name != "" {
+		in, err := top.Resolve(name, v.String("HOSTNAME"))
+		if err != nil {
+			return &Error{"SYNAPSE_WORKER_NAME", err.Error()}
+		}
+		inst, name = &in, in.Name
+	}
+	if s.Postgres == nil {
+		return &Error{"SYNAPSE_WORKERS", "workers need PostgreSQL (SQLite is the database of one process): set POSTGRES_PASSWORD and the other POSTGRES_ variables"}
+	}
+	if s.Redis == nil {
+		return &Error{"SYNAPSE_WORKERS", "workers need Redis, their replication channel: set SYNAPSE_REDIS_HOST"}
+	}
+	s.Workers = &Workers{
+		Topology:          top,
+		Name:              name,
+		Instance:          inst,
+		MainHost:          v.String("SYNAPSE_WORKER_MAIN_HOST"),
+		ReplicationSecret: v.String("SYNAPSE_REPLICATION_SECRET"),
+		WaitTimeout:       get[time.Duration](v, "SYNAPSE_WORKER_WAIT_TIMEOUT"),
+	}
+	return nil
+}
+
+// WorkerInstance reads only SYNAPSE_WORKERS and SYNAPSE_WORKER_NAME: the
+// instance this process runs, false for the main process (Load checks the
+// rest of the topology).
+func WorkerInstance(src Source) (workers.Instance, bool, error) {
+	vals, _, err := Table{mustLookup("SYNAPSE_WORKERS"), mustLookup("SYNAPSE_WORKER_NAME"), mustLookup("HOSTNAME")}.Parse(src)
+	if err != nil {
+		return workers.Instance{}, false, err
+	}
+	top, err := workers.ParseTopology(vals.String("SYNAPSE_WORKERS"))
+	if err != nil {
+		return workers.Instance{}, false, &Error{"SYNAPSE_WORKERS", err.Error()}
+	}
+	name := vals.String("SYNAPSE_WORKER_NAME")
+	if name == "" {
+		return workers.Instance{}, false, nil
+	}
+	in, err := top.Resolve(name, vals.String("HOSTNAME"))
+	if err != nil {
+		return workers.Instance{}, false, &Error{"SYNAPSE_WORKER_NAME", err.Error()}
+	}
+	return in, true, nil
+}
+
+func mustLookup(name string) Var {
+	v, ok := Vars.Lookup(name)
+	if !ok {
+		panic("env: " + name + " is not in the table")
+	}
+	return v
+}
+
+// RouterTopology reads only what the router needs: the topology and the
+// main's host (SYNAPSE_WORKERS, SYNAPSE_WORKER_MAIN_HOST).
+func RouterTopology(src Source) (workers.Topology, string, error) {
+	vals, _, err := Table{mustLookup("SYNAPSE_WORKERS"), mustLookup("SYNAPSE_WORKER_MAIN_HOST")}.Parse(src)
+	if err != nil {
+		return workers.Topology{}, "", err
+	}
+	top, err := workers.ParseTopology(vals.String("SYNAPSE_WORKERS"))
+	if err != nil {
+		return workers.Topology{}, "", &Error{"SYNAPSE_WORKERS", err.Error()}
+	}
+	host := vals.String("SYNAPSE_WORKER_MAIN_HOST")
+	if host == "" {
+		host = mustLookup("SYNAPSE_WORKER_MAIN_HOST").Default
+	}
+	return top, host, nil
 }

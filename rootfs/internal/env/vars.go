@@ -40,15 +40,17 @@ type Section string
 
 // The sections of /start's variables.
 const (
-	Server       Section = "Server"
-	Registration Section = "Registration"
-	Caches       Section = "Caches and media"
-	TURN         Section = "TURN (VoIP)"
-	SecretKeys   Section = "Secrets"
-	Metrics      Section = "Metrics"
-	Database     Section = "Database (PostgreSQL)"
-	Email        Section = "E-mail (SMTP)"
-	Runtime      Section = "Data directory and user"
+	Server         Section = "Server"
+	Registration   Section = "Registration"
+	Caches         Section = "Caches and media"
+	TURN           Section = "TURN (VoIP)"
+	SecretKeys     Section = "Secrets"
+	Metrics        Section = "Metrics"
+	Database       Section = "Database (PostgreSQL)"
+	Email          Section = "E-mail (SMTP)"
+	RedisSection   Section = "Redis"
+	WorkersSection Section = "Workers"
+	Runtime        Section = "Data directory and user"
 )
 
 // Table is a list of variables; Vars is the table of /start.
@@ -161,6 +163,40 @@ var Vars = Table{
 	{Name: "SYNAPSE_SMTP_FROM", Section: Email, Shown: "Matrix <noreply@HOST>", Requires: "SYNAPSE_SMTP_HOST", Ignored: "e-mail is not configured",
 		Keys: []string{"email.notif_from"}, Parse: emailAddress,
 		Help: "notif_from: sender of e-mails"},
+
+	{Name: "SYNAPSE_REDIS_HOST", Section: RedisSection, Shown: "(unset: no Redis)",
+		Keys: []string{"redis.enabled", "redis.host"}, Parse: text,
+		Help: "when set, Redis (redis.enabled), the replication channel of workers; the image needs the txredisapi wheel (wheels/README.md)"},
+	{Name: "SYNAPSE_REDIS_PORT", Section: RedisSection, Default: "6379", Requires: "SYNAPSE_REDIS_HOST", Ignored: "Redis is not configured",
+		Keys: []string{"redis.port"}, Parse: port,
+		Help: "Redis port"},
+	{Name: "SYNAPSE_REDIS_PASSWORD", Section: RedisSection, Secret: true, Requires: "SYNAPSE_REDIS_HOST", Ignored: "Redis is not configured",
+		Keys: []string{"redis.password"}, Parse: verbatim,
+		Help: "Redis password (none when unset)"},
+	{Name: "SYNAPSE_REDIS_DB", Section: RedisSection, Default: "0", Requires: "SYNAPSE_REDIS_HOST", Ignored: "Redis is not configured",
+		Keys: []string{"redis.dbid"}, Parse: integer(0, 65535),
+		Help: "Redis database number"},
+
+	{Name: "SYNAPSE_WORKERS", Section: WorkersSection, Shown: "(unset: one process)",
+		Keys: []string{"instance_map", "stream_writers", "federation_sender_instances", "pusher_instances",
+			"notify_appservices_from_worker", "update_user_directory_from_worker", "run_background_tasks_on",
+			"media_instance_running_background_jobs", "enable_media_repo", "send_federation", "start_pushers", "listeners"},
+		Parse: topology,
+		Help:  "the worker topology, the same in every container of a deployment: TYPE or TYPE:COUNT, comma-separated (docs/workers.md); needs PostgreSQL and Redis"},
+	{Name: "SYNAPSE_WORKER_NAME", Section: WorkersSection, Shown: "(unset: the main process)",
+		Keys: []string{"worker_app", "worker_name", "worker_listeners", "worker_log_config"}, Parse: text,
+		Help: "which instance of SYNAPSE_WORKERS this container runs, TYPE-N (e.g. synchrotron-2), or a scalable type (synchrotron) for a replica named after HOSTNAME"},
+	{Name: "HOSTNAME", Section: WorkersSection, Shown: "(set by Docker: the container's ID)", Parse: text,
+		Keys: []string{"worker_name"},
+		Help: "names a replica: with SYNAPSE_WORKER_NAME set to a scalable type (e.g. synchrotron), the instance is TYPE-HOSTNAME, so that docker-compose --scale replicas differ"},
+	{Name: "SYNAPSE_WORKER_MAIN_HOST", Section: WorkersSection, Default: "synapse", Requires: "SYNAPSE_WORKERS", Ignored: "there are no workers",
+		Keys: []string{"instance_map"}, Parse: hostName,
+		Help: "host name of the main process on the workers' network (its compose service or container name); each worker is reached at its instance name"},
+	{Name: "SYNAPSE_REPLICATION_SECRET", Section: WorkersSection, Shown: "(generated)", Secret: true, Requires: "SYNAPSE_WORKERS", Ignored: "there are no workers",
+		Keys: []string{"worker_replication_secret"}, Parse: verbatim,
+		Help: "worker_replication_secret; else DATA/SERVER.replication.key, created by the main if missing"},
+	{Name: "SYNAPSE_WORKER_WAIT_TIMEOUT", Section: WorkersSection, Default: "60", Requires: "SYNAPSE_WORKERS", Ignored: "there are no workers", Parse: waitTimeout,
+		Help: "a worker's wait, in seconds or a duration like 2m, for the main to create the signing key and secrets it shares (a worker never creates them); 0: no wait"},
 
 	{Name: "SYNAPSE_CONFIG_PATH", Section: Runtime, Shown: "(unset: automated mode)", Parse: absPath(false),
 		Help: "manual mode: run Synapse with this config (must exist); generate: where to write (default /data/homeserver.yaml)"},
