@@ -29,6 +29,11 @@ Modes:
                  the config, without starting (exit 2 with its error)
   health         GET http://127.0.0.1:8008/health (port of the first plain
                  HTTP listener of the config); exit 0 when healthy, 1 otherwise
+  port-db [OPTIONS...]
+                 copy /data/homeserver.db (SQLite) into the PostgreSQL
+                 database of the POSTGRES_* variables with synapse_port_db,
+                 as the Synapse user; Synapse must be stopped; resumable.
+                 OPTIONS are synapse_port_db's (docs/migration.md)
   help           this text
 
 Exit status: 0 success, 1 failure, 2 bad input (one line on stderr names the
