@@ -22,6 +22,7 @@ import (
 // (<!-- e2e: NAME --> on the line before the fence).
 var docShellBlocks = map[string][]string{
 	"migration.md": {"port-db"},
+	"backups.md":   {"backup-sqlite", "restore-sqlite", "backup-postgres", "restore-postgres"},
 }
 
 // markedBlock matches a marker and the fenced shell block after it.
