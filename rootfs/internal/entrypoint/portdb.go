@@ -28,12 +28,13 @@ func (s *starter) portDB(ctx context.Context, args []string) error {
 			return badf("port-db: %s is set by /start (from SYNAPSE_DATA_DIR and the POSTGRES_* variables); other synapse_port_db options are passed on", a)
 		}
 	}
-	c, err := s.common(true)
+	// Not announced: the official layout is refused below, not run.
+	c, err := s.common(false)
 	if err != nil {
 		return err
 	}
 	if c.ConfigPath != "" {
-		return badf("port-db: SYNAPSE_CONFIG_PATH is set (manual mode); run synapse_port_db --sqlite-database FILE --postgres-config FILE with your own files instead")
+		return badf("port-db: manual mode (config %s); port-db writes the PostgreSQL config of automated mode from the POSTGRES_* variables: run synapse_port_db --sqlite-database FILE --postgres-config FILE with your own files instead", c.ConfigPath)
 	}
 	p, err := s.load()
 	if err != nil {
