@@ -88,6 +88,8 @@ func Main(ctx context.Context, sys System, args []string) int {
 		err = s.check(ctx, args)
 	case "health":
 		err = s.health(ctx)
+	case "port-db":
+		err = s.portDB(ctx, args)
 	case "migrate_config":
 		// The official image's mode writes a config from its variables
 		// once; here automated mode does that at every start.

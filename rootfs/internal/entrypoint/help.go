@@ -33,6 +33,11 @@ Modes:
   register -u USER (-p PASSWORD | --password-file FILE|-) [--admin]
                  create a user on the running Synapse with the shared
                  secret (the variable, else the config's), over HTTP
+  port-db [OPTIONS...]
+                 copy /data/homeserver.db (SQLite) into the PostgreSQL
+                 database of the POSTGRES_* variables with synapse_port_db,
+                 as the Synapse user; Synapse must be stopped; resumable.
+                 OPTIONS are synapse_port_db's (docs/migration.md)
   help           this text
 
 Exit status: 0 success, 1 failure, 2 bad input (one line on stderr names the
