@@ -250,14 +250,12 @@ func sortedCopy(s []string) []string {
 	return out
 }
 
-// requireModule skips (or with E2E_REQUIRED fails) a test that needs a
-// Python module the image may lack: txredisapi comes from the build's
-// wheel cache (wheels/README.md).
+// requireModule skips (without its wheel at hand) or fails (with one,
+// under E2E_REQUIRED) a test that needs a Python module the image may
+// lack: txredisapi comes from the build's wheel cache (wheels/README.md).
 func requireModule(ctx context.Context, t *testing.T, image, module string) {
 	t.Helper()
-	if _, err := dockertest.Docker(ctx, "run", "--rm", "--entrypoint", "python3", image, "-c", "import "+module); err != nil {
-		dockertest.Unavailable(t, "image %s lacks the Python module %s that workers need: add its wheel to wheels/ and build again (wheels/README.md)", image, module)
-	}
+	dockertest.RequirePythonModule(t, image, module)
 }
 
 // envArgs is vars as docker run's -e arguments.

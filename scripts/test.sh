@@ -48,6 +48,9 @@ step "build the images"
 # CI's, with txredisapi for the worker tests).
 wheels=()
 if [ -n "${SYNAPSE_WHEELS:-}" ]; then wheels=(--wheels "$SYNAPSE_WHEELS"); fi
+if ! compgen -G "${SYNAPSE_WHEELS:-wheels}/txredisapi-*.whl" >/dev/null; then
+  echo "no txredisapi wheel in ${SYNAPSE_WHEELS:-wheels/}: the worker tests will skip (add it as wheels/README.md says)"
+fi
 # Both platforms, as published: one index in the layout, the host's loaded.
 go run . build --platform linux/amd64,linux/arm64 --load "${wheels[@]}"
 go run . build --recipe image/postgres.yaml --load

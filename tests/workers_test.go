@@ -33,13 +33,12 @@ func redisImage(t *testing.T) string {
 	return img
 }
 
-// requireRedisModule skips (or with E2E_REQUIRED fails) a worker test when
-// the image lacks txredisapi, which comes from the build's wheel cache.
+// requireRedisModule skips (without a txredisapi wheel at hand) or fails
+// (with one, under E2E_REQUIRED) a worker test when the image lacks
+// txredisapi, which comes from the build's wheel cache.
 func requireRedisModule(t *testing.T, image string) {
 	t.Helper()
-	if _, err := dockertest.Docker(context.Background(), "run", "--rm", "--entrypoint", "python3", image, "-c", "import txredisapi"); err != nil {
-		dockertest.Unavailable(t, "image %s lacks txredisapi, which workers need: add its wheel to wheels/ and build again (wheels/README.md)", image)
-	}
+	dockertest.RequirePythonModule(t, image, "txredisapi")
 }
 
 // Workers: PostgreSQL, Redis, the main and seven workers sharing /data, each
