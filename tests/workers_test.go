@@ -90,7 +90,7 @@ func TestWorkers(t *testing.T) {
 	for name, p := range procs {
 		cmd, err := p.Exec(ctx, "cat", "/proc/1/cmdline")
 		require.NoError(t, err)
-		assert.Equal(t, "python3 -P -m synapse.app.generic_worker --config-path /data/generated/"+name+".yaml",
+		assert.Equal(t, "python3 -s -P -m synapse.app.generic_worker --config-path /data/generated/"+name+".yaml",
 			strings.TrimSpace(strings.ReplaceAll(cmd, "\x00", " ")), "the worker is PID 1")
 	}
 
