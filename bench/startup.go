@@ -274,30 +274,11 @@ func startPostgres(ctx context.Context, e *engine, o options, network, name stri
 	if err := e.start(ctx, name); err != nil {
 		return err
 	}
-	for {
-		c, err := e.inspect(ctx, name)
-		if err != nil {
-			return err
-		}
-		ob, err := observe(c)
-		if err != nil {
-			return err
-		}
-		switch {
-		case ob.Exited:
-			return fmt.Errorf("%s exited with status %d: %s", name, ob.ExitCode, e.logs(ctx, name))
-		case ob.Health == "healthy":
-			logf("start: PostgreSQL healthy after %s", seconds(time.Since(t0)))
-			return nil
-		case time.Since(t0) > o.timeout:
-			return fmt.Errorf("%s not healthy after %s: %s", name, o.timeout, e.logs(ctx, name))
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+	if err := waitHealthy(ctx, e, name, o.timeout); err != nil {
+		return err
 	}
+	logf("start: PostgreSQL healthy after %s", seconds(time.Since(t0)))
+	return nil
 }
 
 // freePort returns the first port in [from, to] free on the loopback.

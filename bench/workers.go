@@ -216,7 +216,8 @@ func instanceNames(topology string) ([]string, error) {
 	return out, nil
 }
 
-// waitHealthy waits for Docker to report the container healthy.
+// waitHealthy waits, up to limit, for Docker to report the container
+// healthy (PostgreSQL of the start section, every container of workers).
 func waitHealthy(ctx context.Context, e *engine, name string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
@@ -237,7 +238,7 @@ func waitHealthy(ctx context.Context, e *engine, name string, limit time.Duratio
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
 	return fmt.Errorf("%s not healthy after %s: %s", name, limit, e.logs(ctx, name))
